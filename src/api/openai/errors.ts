@@ -1,0 +1,26 @@
+import { ModelNotFoundError } from "../../models/catalog.ts";
+import { InvalidRequestError } from "../../engine/types.ts";
+import { validationDetail } from "../validation.ts";
+
+export interface OpenAIErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+export function openaiError(status: number, message: string, param: string | null = null, code: string | null = null): Response {
+  const type = status === 401 ? "authentication_error" : status >= 500 ? "server_error" : "invalid_request_error";
+  const body: OpenAIErrorBody = { error: { message, type, param, code } };
+  return Response.json(body, { status });
+}
+
+/** Every failure the OpenAI routes can meet, in OpenAI's own error shape. */
+export function toOpenAIErrorResponse(code: string | number, error: unknown): Response {
+  if (code === "VALIDATION") {
+    const detail = validationDetail(error);
+    return openaiError(400, detail.message, detail.param, "invalid_value");
+  }
+  if (code === "PARSE") return openaiError(400, "The request body is not valid JSON.", null, "invalid_json");
+  if (error instanceof ModelNotFoundError) return openaiError(404, `The model '${error.model}' does not exist.`, "model", "model_not_found");
+  if (error instanceof InvalidRequestError) return openaiError(400, error.message, error.param ?? null, error.code ?? null);
+  console.error("hearth: internal error:", error);
+  return openaiError(500, "The server had an error while processing your request.", null, "internal_error");
+}

@@ -1,0 +1,193 @@
+import { t, type Static } from "elysia";
+
+/** OpenAI's error envelope; `param` names the offending request field. */
+export const OpenAIError = t.Object(
+  {
+    error: t.Object({
+      message: t.String(),
+      type: t.String({ examples: ["invalid_request_error"] }),
+      param: t.Nullable(t.String()),
+      code: t.Nullable(t.String()),
+    }),
+  },
+  { $id: "#/components/schemas/OpenAIError" },
+);
+
+const TextPart = t.Object({ type: t.Literal("text"), text: t.String() });
+const ImageUrlPart = t.Object({
+  type: t.Literal("image_url"),
+  image_url: t.Object({ url: t.String({ description: "http(s) URL or data: URI" }), detail: t.Optional(t.String()) }),
+});
+const VideoUrlPart = t.Object({ type: t.Literal("video_url"), video_url: t.Object({ url: t.String() }) });
+const ContentPart = t.Union([TextPart, ImageUrlPart, VideoUrlPart]);
+export type ContentPartT = Static<typeof ContentPart>;
+
+const Content = t.Union([t.String(), t.Array(ContentPart)], {
+  description: "A string, or content parts (`text`; `image_url` and `video_url` need a vision model)",
+});
+
+const ToolCallT = t.Object({
+  id: t.String(),
+  type: t.Literal("function"),
+  function: t.Object({ name: t.String(), arguments: t.String({ description: "JSON-encoded arguments" }) }),
+});
+
+const Message = t.Union([
+  t.Object({ role: t.Union([t.Literal("system"), t.Literal("developer")]), content: Content, name: t.Optional(t.String()) }),
+  t.Object({ role: t.Literal("user"), content: Content, name: t.Optional(t.String()) }),
+  t.Object({
+    role: t.Literal("assistant"),
+    content: t.Optional(t.Nullable(Content)),
+    reasoning_content: t.Optional(t.Nullable(t.String())),
+    reasoning: t.Optional(t.Nullable(t.String())),
+    name: t.Optional(t.String()),
+    tool_calls: t.Optional(t.Array(ToolCallT)),
+  }),
+  t.Object({ role: t.Literal("tool"), content: Content, tool_call_id: t.String() }),
+]);
+export type ChatMessage = Static<typeof Message>;
+
+const Tool = t.Object({
+  type: t.Literal("function"),
+  function: t.Object({
+    name: t.String({ pattern: "^[a-zA-Z0-9_-]{1,64}$" }),
+    description: t.Optional(t.String()),
+    parameters: t.Optional(t.Record(t.String(), t.Unknown(), { description: "JSON schema of the arguments object" })),
+    strict: t.Optional(t.Nullable(t.Boolean())),
+  }),
+});
+
+const ResponseFormat = t.Union([
+  t.Object({ type: t.Literal("text") }),
+  t.Object({ type: t.Literal("json_object") }),
+  t.Object({
+    type: t.Literal("json_schema"),
+    json_schema: t.Object({
+      name: t.String(),
+      description: t.Optional(t.String()),
+      schema: t.Optional(t.Record(t.String(), t.Unknown())),
+      strict: t.Optional(t.Nullable(t.Boolean())),
+    }),
+  }),
+]);
+
+const ReasoningSwitch = t.Union(
+  ["low", "medium", "high", "on", "off", "none", "minimal"].map((v) => t.Literal(v)),
+  { description: "low, minimal, off, none ⇒ thinking off; medium, high, on ⇒ thinking on" },
+);
+
+export const ChatCompletionRequest = t.Object(
+  {
+    model: t.String({ description: "A model name from GET /v1/models" }),
+    messages: t.Array(Message, { minItems: 1 }),
+    stream: t.Optional(t.Nullable(t.Boolean())),
+    stream_options: t.Optional(t.Nullable(t.Object({ include_usage: t.Optional(t.Boolean()) }))),
+    max_tokens: t.Optional(t.Nullable(t.Integer({ minimum: 1, description: "Deprecated: use max_completion_tokens" }))),
+    max_completion_tokens: t.Optional(t.Nullable(t.Integer({ minimum: 1, description: "Upper bound on generated tokens, reasoning included; wins over max_tokens" }))),
+    temperature: t.Optional(t.Nullable(t.Number({ minimum: 0, maximum: 2 }))),
+    top_p: t.Optional(t.Nullable(t.Number({ minimum: 0, maximum: 1 }))),
+    top_k: t.Optional(t.Nullable(t.Integer({ minimum: 0 }))),
+    min_p: t.Optional(t.Nullable(t.Number({ minimum: 0, maximum: 1 }))),
+    seed: t.Optional(t.Nullable(t.Integer())),
+    stop: t.Optional(t.Nullable(t.Union([t.String(), t.Array(t.String(), { maxItems: 4 })]))),
+    presence_penalty: t.Optional(t.Nullable(t.Number({ minimum: -2, maximum: 2 }))),
+    frequency_penalty: t.Optional(t.Nullable(t.Number({ minimum: -2, maximum: 2 }))),
+    repetition_penalty: t.Optional(t.Nullable(t.Number({ exclusiveMinimum: 0 }))),
+    response_format: t.Optional(t.Nullable(ResponseFormat)),
+    tools: t.Optional(t.Nullable(t.Array(Tool))),
+    tool_choice: t.Optional(
+      t.Nullable(t.Union([t.Literal("none"), t.Literal("auto")], { description: "none | auto" })),
+    ),
+    parallel_tool_calls: t.Optional(t.Nullable(t.Boolean())),
+    reasoning_effort: t.Optional(t.Nullable(ReasoningSwitch)),
+    reasoning: t.Optional(t.Nullable(t.Object({ effort: t.Optional(ReasoningSwitch) }))),
+    chat_template_kwargs: t.Optional(t.Nullable(t.Object({ enable_thinking: t.Optional(t.Boolean()) }))),
+    enable_thinking: t.Optional(t.Nullable(t.Boolean({ description: "vLLM-style thinking switch" }))),
+    user: t.Optional(t.String({ description: "Accepted and ignored" })),
+  },
+  { description: "Unknown fields are ignored; fields of the wrong type are a 400." },
+);
+export type ChatCompletionRequestT = Static<typeof ChatCompletionRequest>;
+
+const Usage = t.Object({
+  prompt_tokens: t.Integer(),
+  completion_tokens: t.Integer(),
+  total_tokens: t.Integer(),
+  prompt_tokens_details: t.Object({ cached_tokens: t.Integer() }),
+  completion_tokens_details: t.Object({ reasoning_tokens: t.Integer() }),
+});
+
+const FinishReason = t.Union([t.Literal("stop"), t.Literal("length"), t.Literal("tool_calls")]);
+
+export const ChatCompletion = t.Object({
+  id: t.String(),
+  object: t.Literal("chat.completion"),
+  created: t.Integer(),
+  model: t.String(),
+  system_fingerprint: t.String(),
+  choices: t.Array(
+    t.Object({
+      index: t.Integer(),
+      message: t.Object({
+        role: t.Literal("assistant"),
+        content: t.Nullable(t.String()),
+        refusal: t.Null(),
+        reasoning_content: t.Optional(t.String()),
+        reasoning: t.Optional(t.String()),
+        tool_calls: t.Optional(t.Array(ToolCallT)),
+      }),
+      logprobs: t.Null(),
+      finish_reason: FinishReason,
+    }),
+  ),
+  usage: Usage,
+});
+export type ChatCompletionT = Static<typeof ChatCompletion>;
+
+export const ChatCompletionChunk = t.Object(
+  {
+    id: t.String(),
+    object: t.Literal("chat.completion.chunk"),
+    created: t.Integer(),
+    model: t.String(),
+    system_fingerprint: t.String(),
+    choices: t.Array(
+      t.Object({
+        index: t.Integer(),
+        delta: t.Object({
+          role: t.Optional(t.Literal("assistant")),
+          content: t.Optional(t.Nullable(t.String())),
+          reasoning_content: t.Optional(t.String()),
+          reasoning: t.Optional(t.String()),
+          tool_calls: t.Optional(
+            t.Array(
+              t.Object({
+                index: t.Integer(),
+                id: t.Optional(t.String()),
+                type: t.Optional(t.Literal("function")),
+                function: t.Object({ name: t.Optional(t.String()), arguments: t.String() }),
+              }),
+            ),
+          ),
+        }),
+        logprobs: t.Null(),
+        finish_reason: t.Nullable(FinishReason),
+      }),
+    ),
+    usage: t.Optional(t.Nullable(Usage)),
+  },
+  { description: "One `data:` event of a streamed chat completion (the stream ends with `data: [DONE]`)" },
+);
+export type ChatCompletionChunkT = Static<typeof ChatCompletionChunk>;
+
+export const Model = t.Object({
+  id: t.String(),
+  object: t.Literal("model"),
+  created: t.Integer(),
+  owned_by: t.String(),
+  context_length: t.Integer({ description: "Hearth extension: the model's trained context length" }),
+  capabilities: t.Array(t.String(), { description: "Hearth extension: completion, tools, thinking, embedding, insert, vision" }),
+});
+
+export const ModelList = t.Object({ object: t.Literal("list"), data: t.Array(Model) });
+export type ModelListT = Static<typeof ModelList>;

@@ -1,0 +1,199 @@
+import { InvalidRequestError, type EngineEvent, type EngineMessage, type GenerationRequest, type ResponseFormat, type Usage } from "../../engine/types.ts";
+import type { ChatCompletionChunkT, ChatCompletionRequestT, ChatCompletionT, ChatMessage } from "./schemas.ts";
+
+const REASONING_ON = new Set(["medium", "high", "on"]);
+
+/**
+ * One switch, four spellings (seed 000/004): vLLM's chat_template_kwargs.enable_thinking and
+ * top-level enable_thinking are explicit booleans and win; OpenAI's reasoning.effort and
+ * reasoning_effort map low/minimal/off/none to off and medium/high/on to on.
+ */
+export function reasoningSwitch(body: ChatCompletionRequestT): boolean | undefined {
+  const explicit = body.chat_template_kwargs?.enable_thinking ?? body.enable_thinking;
+  if (explicit !== undefined && explicit !== null) return explicit;
+  const effort = body.reasoning?.effort ?? body.reasoning_effort;
+  if (effort === undefined || effort === null) return undefined;
+  return REASONING_ON.has(effort);
+}
+
+export function toGenerationRequest(body: ChatCompletionRequestT, signal?: AbortSignal): GenerationRequest {
+  return {
+    model: body.model,
+    messages: body.messages.map(toEngineMessage),
+    sampling: {
+      temperature: body.temperature ?? undefined,
+      topP: body.top_p ?? undefined,
+      topK: body.top_k ?? undefined,
+      minP: body.min_p ?? undefined,
+      seed: body.seed ?? undefined,
+      repeatPenalty: body.repetition_penalty ?? undefined,
+      presencePenalty: body.presence_penalty ?? undefined,
+      frequencyPenalty: body.frequency_penalty ?? undefined,
+    },
+    maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
+    stop: body.stop == null ? [] : typeof body.stop === "string" ? [body.stop] : body.stop,
+    tools: (body.tools ?? []).map((tool) => ({
+      name: tool.function.name,
+      description: tool.function.description,
+      parameters: tool.function.parameters,
+    })),
+    toolChoice: body.tool_choice ?? "auto",
+    parallelToolCalls: body.parallel_tool_calls ?? true,
+    responseFormat: toResponseFormat(body.response_format),
+    reasoning: reasoningSwitch(body),
+    signal,
+  };
+}
+
+function toResponseFormat(format: ChatCompletionRequestT["response_format"]): ResponseFormat {
+  if (!format || format.type === "text") return { type: "text" };
+  if (format.type === "json_object") return { type: "json" };
+  return { type: "json", schema: format.json_schema.schema ?? {} };
+}
+
+function toEngineMessage(message: ChatMessage, index: number): EngineMessage {
+  switch (message.role) {
+    case "system":
+    case "developer":
+      return { role: "system", content: textOf(message.content, index) };
+    case "user":
+      return { role: "user", content: textOf(message.content, index) };
+    case "tool":
+      return { role: "tool", content: textOf(message.content, index), toolCallId: message.tool_call_id };
+    case "assistant":
+      return {
+        role: "assistant",
+        content: message.content == null ? "" : textOf(message.content, index),
+        reasoning: message.reasoning_content ?? message.reasoning ?? undefined,
+        toolCalls: message.tool_calls?.map((call, j) => ({
+          id: call.id,
+          name: call.function.name,
+          arguments: parseArguments(call.function.arguments, `messages[${index}].tool_calls[${j}].function.arguments`),
+        })),
+      };
+  }
+}
+
+/**
+ * Text parts are joined. Image and video parts need a vision model, and no GGUF Hearth can load
+ * today has one (node-llama-cpp has no multimodal projector support yet), so they are refused
+ * rather than silently dropped.
+ */
+function textOf(content: ChatMessage["content"] & {}, index: number): string {
+  if (typeof content === "string") return content;
+  return content
+    .map((part, j) => {
+      if (part.type === "text") return part.text;
+      throw new InvalidRequestError(
+        `messages[${index}].content[${j}]: this model does not support ${part.type === "image_url" ? "image" : "video"} input`,
+        `messages[${index}].content[${j}]`,
+      );
+    })
+    .join("\n");
+}
+
+function parseArguments(raw: string, param: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new InvalidRequestError(`${param} must be a JSON-encoded object`, param);
+  }
+}
+
+export function completionId(): string {
+  return "chatcmpl-" + crypto.randomUUID().replaceAll("-", "").slice(0, 24);
+}
+
+export const SYSTEM_FINGERPRINT = "fp_hearth";
+
+export function usageOf(usage: Usage): ChatCompletionT["usage"] {
+  return {
+    prompt_tokens: usage.promptTokens,
+    completion_tokens: usage.completionTokens,
+    total_tokens: usage.promptTokens + usage.completionTokens,
+    prompt_tokens_details: { cached_tokens: usage.cachedTokens },
+    completion_tokens_details: { reasoning_tokens: usage.reasoningTokens },
+  };
+}
+
+function wireFinishReason(reason: string): "stop" | "length" | "tool_calls" {
+  return reason === "length" || reason === "tool_calls" ? reason : "stop";
+}
+
+export async function collectCompletion(events: AsyncIterable<EngineEvent>, model: string): Promise<ChatCompletionT> {
+  let content = "";
+  let reasoning = "";
+  const toolCalls: NonNullable<ChatCompletionT["choices"][number]["message"]["tool_calls"]> = [];
+  for await (const event of events) {
+    switch (event.type) {
+      case "content":
+        content += event.text;
+        break;
+      case "reasoning":
+        reasoning += event.text;
+        break;
+      case "tool_call":
+        toolCalls.push({ id: event.call.id, type: "function", function: { name: event.call.name, arguments: JSON.stringify(event.call.arguments) } });
+        break;
+      case "done":
+        return {
+          id: completionId(),
+          object: "chat.completion",
+          created: Math.floor(Date.now() / 1000),
+          model,
+          system_fingerprint: SYSTEM_FINGERPRINT,
+          choices: [
+            {
+              index: 0,
+              message: {
+                role: "assistant",
+                content: toolCalls.length > 0 && content === "" ? null : content,
+                refusal: null,
+                ...(reasoning ? { reasoning_content: reasoning, reasoning } : {}),
+                ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+              },
+              logprobs: null,
+              finish_reason: wireFinishReason(event.finishReason),
+            },
+          ],
+          usage: usageOf(event.usage),
+        };
+    }
+  }
+  throw new Error("generation ended without a done event");
+}
+
+/** Engine events → chat.completion.chunk objects, OpenAI's streaming order. */
+export async function* streamChunks(
+  events: AsyncIterable<EngineEvent>,
+  model: string,
+  includeUsage: boolean,
+): AsyncGenerator<ChatCompletionChunkT> {
+  const base = { id: completionId(), object: "chat.completion.chunk" as const, created: Math.floor(Date.now() / 1000), model, system_fingerprint: SYSTEM_FINGERPRINT };
+  const chunk = (delta: ChatCompletionChunkT["choices"][number]["delta"], finish: ChatCompletionChunkT["choices"][number]["finish_reason"] = null): ChatCompletionChunkT => ({
+    ...base,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+    ...(includeUsage ? { usage: null } : {}),
+  });
+  yield chunk({ role: "assistant", content: "" });
+  let toolIndex = 0;
+  for await (const event of events) {
+    switch (event.type) {
+      case "content":
+        yield chunk({ content: event.text });
+        break;
+      case "reasoning":
+        yield chunk({ reasoning_content: event.text, reasoning: event.text });
+        break;
+      case "tool_call":
+        yield chunk({
+          tool_calls: [{ index: toolIndex++, id: event.call.id, type: "function", function: { name: event.call.name, arguments: JSON.stringify(event.call.arguments) } }],
+        });
+        break;
+      case "done":
+        yield chunk({}, wireFinishReason(event.finishReason));
+        if (includeUsage) yield { ...base, choices: [], usage: usageOf(event.usage) };
+        return;
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import { Value } from "@sinclair/typebox/value";
+
+type Schema = Record<string, unknown> & { anyOf?: Schema[]; properties?: Record<string, Schema> };
+interface ValueError {
+  path: string;
+  message: string;
+  schema: Schema;
+  value: unknown;
+}
+
+/**
+ * Turns Elysia's validation error into a message and a param in the dotted form OpenAI uses
+ * ("messages[0].content"). TypeBox reports a failed union only as "Expected union value" at the
+ * union itself; for discriminated unions (messages by role, parts by type) the variant the
+ * client meant is re-checked so the error names the exact field.
+ */
+export function validationDetail(error: unknown): { message: string; param: string | null } {
+  const raw = (error as { valueError?: ValueError }).valueError;
+  if (!raw) return { message: `Invalid request body: ${(error as Error).message}`, param: null };
+  const precise = narrowUnion(raw);
+  const param = pointerToParam(precise.path) || null;
+  const expected = describeSchema(precise.schema);
+  const reason = expected ? `expected ${expected}` : precise.message.toLowerCase();
+  return { message: param ? `Invalid value for '${param}': ${reason}.` : `Invalid request body: ${reason}.`, param };
+}
+
+function narrowUnion(err: ValueError): ValueError {
+  const variants = err.schema.anyOf;
+  if (!variants || typeof err.value !== "object" || err.value === null) return err;
+  const chosen = Array.isArray(err.value)
+    ? variants.find((variant) => variant.type === "array")
+    : pickVariant(variants, err.value as Record<string, unknown>);
+  if (!chosen) return badDiscriminator(err, variants) ?? err;
+  const inner = Value.Errors(chosen as never, err.value).First() as ValueError | undefined;
+  if (!inner) return err;
+  return narrowUnion({ ...inner, path: err.path + inner.path });
+}
+
+function pickVariant(variants: Schema[], value: Record<string, unknown>): Schema | undefined {
+  return variants.find((variant) => Object.entries(variant.properties ?? {}).some(([key, prop]) => discriminates(prop, value[key])));
+}
+
+/** An object matching no variant: blame its discriminator ("role", "type") and list the allowed values. */
+function badDiscriminator(err: ValueError, variants: Schema[]): ValueError | undefined {
+  const first = variants[0]?.properties ?? {};
+  const key = Object.keys(first).find((k) => variants.every((v) => v.properties?.[k] && (v.properties[k]!.const !== undefined || v.properties[k]!.anyOf)));
+  if (!key) return undefined;
+  const allowed = variants.flatMap((v) => v.properties![key]!.anyOf ?? [v.properties![key]!]);
+  return { path: `${err.path}/${key}`, message: "", schema: { anyOf: allowed }, value: (err.value as Record<string, unknown>)[key] };
+}
+
+function discriminates(prop: Schema, v: unknown): boolean {
+  if ("const" in prop) return prop.const === v;
+  return prop.anyOf?.some((p) => "const" in p && p.const === v) ?? false;
+}
+
+function describeSchema(schema: Schema): string | undefined {
+  if ("const" in schema) return JSON.stringify(schema.const);
+  if (schema.anyOf) {
+    const parts = [...new Set(schema.anyOf.map(describeSchema))];
+    return parts.includes(undefined) ? undefined : parts.join(" or ");
+  }
+  const type = schema.type;
+  if (typeof type !== "string") return undefined;
+  const bounds: string[] = [];
+  if (typeof schema.minimum === "number") bounds.push(`≥ ${schema.minimum}`);
+  if (typeof schema.exclusiveMinimum === "number") bounds.push(`> ${schema.exclusiveMinimum}`);
+  if (typeof schema.maximum === "number") bounds.push(`≤ ${schema.maximum}`);
+  if (typeof schema.minItems === "number") bounds.push(`at least ${schema.minItems} item(s)`);
+  if (typeof schema.maxItems === "number") bounds.push(`at most ${schema.maxItems} item(s)`);
+  const name = type === "integer" ? "an integer" : type === "array" ? "an array" : type === "object" ? "an object" : type;
+  return bounds.length > 0 ? `${name} ${bounds.join(", ")}` : name;
+}
+
+export function pointerToParam(pointer: string): string {
+  return pointer
+    .split("/")
+    .filter(Boolean)
+    .map((seg) => seg.replaceAll("~1", "/").replaceAll("~0", "~"))
+    .reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), "");
+}

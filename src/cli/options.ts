@@ -1,0 +1,86 @@
+import { parseArgs } from "node:util";
+
+export type GpuChoice = "auto" | "cuda" | "metal" | "vulkan" | "cpu";
+const GPU_CHOICES: readonly GpuChoice[] = ["auto", "cuda", "metal", "vulkan", "cpu"];
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  models: string;
+  ctxSize: number;
+  parallel: number;
+  /** undefined = the cores node-llama-cpp reports for math, decided once the runtime is loaded */
+  threads?: number;
+  gpu: GpuChoice;
+}
+
+interface OptionSpec {
+  key: keyof ServeOptions;
+  flag: string;
+  env: string;
+  placeholder: string;
+  help: string;
+  default: string;
+  parse: (raw: string, source: string) => ServeOptions[keyof ServeOptions];
+}
+
+export class UsageError extends Error {}
+
+function positiveInt(raw: string, source: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${source} must be a positive integer, got "${raw}"`);
+  return n;
+}
+
+function port(raw: string, source: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${source} must be a port number 0-65535, got "${raw}"`);
+  return n;
+}
+
+function gpu(raw: string, source: string): GpuChoice {
+  if (!GPU_CHOICES.includes(raw as GpuChoice)) throw new UsageError(`${source} must be one of ${GPU_CHOICES.join(", ")}, got "${raw}"`);
+  return raw as GpuChoice;
+}
+
+export const SERVE_OPTIONS: readonly OptionSpec[] = [
+  { key: "host", flag: "host", env: "HEARTH_HOST", placeholder: "ADDR", default: "127.0.0.1", help: "address to listen on (0.0.0.0 for the whole network)", parse: (s) => s },
+  { key: "port", flag: "port", env: "HEARTH_PORT", placeholder: "N", default: "11435", help: "TCP port (0 picks a free one)", parse: port },
+  { key: "models", flag: "models", env: "HEARTH_MODELS", placeholder: "DIR", default: "./models", help: "folder searched for *.gguf models", parse: (s) => s },
+  { key: "ctxSize", flag: "ctx-size", env: "HEARTH_CTX_SIZE", placeholder: "N", default: "4096", help: "context tokens per sequence (capped at the model's trained length)", parse: positiveInt },
+  { key: "parallel", flag: "parallel", env: "HEARTH_PARALLEL", placeholder: "N", default: "4", help: "sequences decoded in parallel per loaded model", parse: positiveInt },
+  { key: "threads", flag: "threads", env: "HEARTH_THREADS", placeholder: "N", default: "math cores", help: "CPU threads for inference (default: the cores llama.cpp uses for math)", parse: positiveInt },
+  { key: "gpu", flag: "gpu", env: "HEARTH_GPU", placeholder: "KIND", default: "auto", help: "auto | cuda | metal | vulkan | cpu", parse: gpu },
+];
+
+/** Flags win over environment variables, which win over defaults. */
+export function resolveServeOptions(argv: string[], env: Record<string, string | undefined>): ServeOptions {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: Object.fromEntries(SERVE_OPTIONS.map((o) => [o.flag, { type: "string" as const }])),
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const resolved: Record<string, unknown> = {};
+  for (const spec of SERVE_OPTIONS) {
+    const flagValue = values[spec.flag];
+    const envValue = env[spec.env];
+    if (typeof flagValue === "string") resolved[spec.key] = spec.parse(flagValue, `--${spec.flag}`);
+    else if (envValue !== undefined && envValue !== "") resolved[spec.key] = spec.parse(envValue, spec.env);
+    else if (spec.key !== "threads") resolved[spec.key] = spec.parse(spec.default, "default");
+  }
+  return resolved as unknown as ServeOptions;
+}
+
+export function serveHelp(): string {
+  const rows = SERVE_OPTIONS.map((o) => {
+    const left = `  --${o.flag} ${o.placeholder}`;
+    return `${left.padEnd(24)}${o.help}\n${"".padEnd(24)}env ${o.env}, default ${o.default}`;
+  });
+  return rows.join("\n");
+}

@@ -1,0 +1,44 @@
+import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
+import type { GpuChoice } from "../cli/options.ts";
+
+export interface Runtime {
+  llama: Llama;
+  threads: number;
+  /** e.g. "CPU (2 threads)" or "CUDA: NVIDIA H100 80GB HBM3" */
+  description: string;
+}
+
+export class GpuUnavailableError extends Error {}
+
+/**
+ * Loads llama.cpp's prebuilt binaries. "auto" lets node-llama-cpp try CUDA, Metal, Vulkan and
+ * then CPU, falling back when a GPU runtime is missing; a forced choice fails loudly instead.
+ * Never compiles llama.cpp: a server must start the same way on every boot.
+ */
+export async function loadRuntime(gpu: GpuChoice, threads?: number): Promise<Runtime> {
+  let llama: Llama;
+  try {
+    llama = await getLlama({
+      gpu: gpu === "cpu" ? false : gpu,
+      build: "never",
+      logLevel: LlamaLogLevel.error,
+      maxThreads: threads,
+      progressLogs: false,
+    });
+  } catch (err) {
+    if (gpu === "auto" || gpu === "cpu") throw err;
+    const reason = (err as Error).message || (err as Error).name;
+    throw new GpuUnavailableError(`--gpu ${gpu} was requested, but no usable ${gpu} runtime loads on this machine (${reason}); use --gpu auto to fall back to another backend`);
+  }
+  // node-llama-cpp's own default spawns more threads than math cores, which oversubscribes
+  // small machines and makes decoding many times slower.
+  const effectiveThreads = threads ?? llama.cpuMathCores;
+  return { llama, threads: effectiveThreads, description: await describe(llama, effectiveThreads) };
+}
+
+async function describe(llama: Llama, threads: number): Promise<string> {
+  if (llama.gpu === false) return `CPU (${threads} threads)`;
+  const names = await llama.getGpuDeviceNames().catch(() => []);
+  const label = { cuda: "CUDA", metal: "Metal", vulkan: "Vulkan" }[llama.gpu] ?? String(llama.gpu);
+  return names.length > 0 ? `${label}: ${names.join(", ")}` : label;
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bun
+import { resolveServeOptions, serveHelp, UsageError } from "./cli/options.ts";
+import { serve } from "./cli/serve.ts";
+import { GpuUnavailableError } from "./engine/runtime.ts";
+import { VERSION } from "./version.ts";
+
+const USAGE = `hearth ${VERSION}: a local LLM server with OpenAI- and Ollama-compatible APIs
+
+Usage:
+  hearth serve [options]    start the server
+  hearth --version          print the version
+  hearth --help             show this help
+
+Options for serve (flags win over environment variables):
+${serveHelp()}
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    console.log(USAGE);
+    return command === undefined ? 1 : 0;
+  }
+  if (command === "--version" || command === "-v" || command === "version") {
+    console.log(VERSION);
+    return 0;
+  }
+  if (command === "serve") {
+    if (rest.includes("--help") || rest.includes("-h")) {
+      console.log(USAGE);
+      return 0;
+    }
+    const server = await serve(resolveServeOptions(rest, process.env));
+    const shutdown = async () => {
+      await server.stop();
+      process.exit(0);
+    };
+    process.once("SIGINT", shutdown);
+    process.once("SIGTERM", shutdown);
+    return -1;
+  }
+  throw new UsageError(`unknown command "${command}" (try --help)`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err) => {
+    const expected = err instanceof UsageError || err instanceof GpuUnavailableError;
+    console.error(`hearth: ${expected ? err.message : (err as Error).stack ?? err}`);
+    process.exit(err instanceof UsageError ? 2 : 1);
+  },
+);

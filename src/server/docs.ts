@@ -1,0 +1,35 @@
+import { openapi } from "@elysiajs/openapi";
+import { Elysia } from "elysia";
+// Embedded as files so Swagger UI works offline and from the single executable; the plugin's
+// default loads it from unpkg, which a home lab without internet cannot reach.
+import bundlePath from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
+import cssPath from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
+import { VERSION } from "../version.ts";
+
+const ASSETS = "/swagger/assets";
+
+export function docs() {
+  return new Elysia({ name: "docs" })
+    .get(`${ASSETS}/swagger-ui-bundle.js`, () => new Response(Bun.file(bundlePath), { headers: { "content-type": "text/javascript; charset=utf-8" } }), { detail: { hide: true } })
+    .get(`${ASSETS}/swagger-ui.css`, () => new Response(Bun.file(cssPath), { headers: { "content-type": "text/css; charset=utf-8" } }), { detail: { hide: true } })
+    .use(
+      openapi({
+        provider: "swagger-ui",
+        path: "/swagger",
+        specPath: "/openapi.json",
+        exclude: { paths: ["/swagger", "/openapi.json"] },
+        swagger: { cdn: `${ASSETS}/swagger-ui-bundle.js`, theme: `${ASSETS}/swagger-ui.css`, autoDarkMode: false },
+        documentation: {
+          info: {
+            title: "Hearth",
+            version: VERSION,
+            description: "Local LLM server: OpenAI- and Ollama-compatible APIs over the GGUF models in one folder.",
+          },
+          tags: [
+            { name: "OpenAI", description: "OpenAI-compatible API" },
+            { name: "Server", description: "Health and documentation" },
+          ],
+        },
+      }),
+    );
+}

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { modelsFolder } from "../../support/models.ts";
+import { startServer, type TestServer } from "../../support/server.ts";
+
+// One sequence: a second request can only run once the first has let go of it. Greedy JSON
+// mode on the random-weight model keeps generating for well over ten seconds, so a quick
+// second answer proves the abandoned generation was cancelled.
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startServer({ models: await modelsFolder(["tiny"]), args: ["--parallel", "1", "--ctx-size", "32768"] });
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+const longRequest = { model: "tiny", messages: [{ role: "user", content: "hi" }], temperature: 0, max_tokens: 30000, response_format: { type: "json_object" } };
+
+async function quickAnswerMs(): Promise<number> {
+  const started = performance.now();
+  const res = await fetch(`${server.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "tiny", messages: [{ role: "user", content: "hi" }], max_tokens: 4, temperature: 0 }),
+  });
+  expect(res.status).toBe(200);
+  await res.json();
+  return performance.now() - started;
+}
+
+test("a client that drops a stream frees its sequence for the next request", async () => {
+  const controller = new AbortController();
+  const res = await fetch(`${server.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ ...longRequest, stream: true }),
+    signal: controller.signal,
+  });
+  const reader = res.body!.getReader();
+  await reader.read();
+  controller.abort();
+  expect(await quickAnswerMs()).toBeLessThan(5000);
+});
+
+test("a client that hangs up on a non-streamed request frees its sequence too", async () => {
+  const controller = new AbortController();
+  const pending = fetch(`${server.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(longRequest),
+    signal: controller.signal,
+  }).catch((err) => err);
+  await Bun.sleep(500);
+  controller.abort();
+  expect((await pending).name).toBe("AbortError");
+  expect(await quickAnswerMs()).toBeLessThan(5000);
+});

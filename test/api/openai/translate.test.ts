@@ -1,0 +1,118 @@
+import { describe, expect, test } from "bun:test";
+import { collectCompletion, reasoningSwitch, streamChunks, toGenerationRequest } from "../../../src/api/openai/translate.ts";
+import type { ChatCompletionRequestT } from "../../../src/api/openai/schemas.ts";
+import { InvalidRequestError, type EngineEvent } from "../../../src/engine/types.ts";
+
+const base: ChatCompletionRequestT = { model: "m", messages: [{ role: "user", content: "hi" }] };
+
+async function* events(list: EngineEvent[]) {
+  yield* list;
+}
+
+const done: EngineEvent = {
+  type: "done",
+  finishReason: "stop",
+  usage: { promptTokens: 10, completionTokens: 5, reasoningTokens: 2, cachedTokens: 4 },
+  timings: { loadNs: 0, promptEvalNs: 1, evalNs: 1, totalNs: 2 },
+};
+
+describe("reasoning switch", () => {
+  test.each([
+    [{}, undefined],
+    [{ reasoning_effort: "low" }, false],
+    [{ reasoning_effort: "minimal" }, false],
+    [{ reasoning_effort: "medium" }, true],
+    [{ reasoning_effort: "high" }, true],
+    [{ reasoning: { effort: "on" } }, true],
+    [{ reasoning: { effort: "off" } }, false],
+    [{ reasoning: { effort: "none" } }, false],
+    [{ enable_thinking: false }, false],
+    [{ chat_template_kwargs: { enable_thinking: true } }, true],
+    [{ chat_template_kwargs: { enable_thinking: false }, reasoning_effort: "high" }, false],
+  ] as const)("%j → %p", (fields, expected) => {
+    expect(reasoningSwitch({ ...base, ...(fields as object) })).toBe(expected);
+  });
+});
+
+describe("request translation", () => {
+  test("max_completion_tokens wins over max_tokens; stop becomes a list; developer is a system message", () => {
+    const req = toGenerationRequest({
+      ...base,
+      messages: [{ role: "developer", content: [{ type: "text", text: "be brief" }] }, { role: "user", content: "hi" }],
+      max_tokens: 50,
+      max_completion_tokens: 7,
+      stop: "END",
+      temperature: 0,
+      seed: 42,
+    });
+    expect(req.maxTokens).toBe(7);
+    expect(req.stop).toEqual(["END"]);
+    expect(req.messages[0]).toEqual({ role: "system", content: "be brief" });
+    expect(req.sampling).toMatchObject({ temperature: 0, seed: 42 });
+  });
+
+  test("assistant tool calls in history carry parsed arguments; tool results keep their call id", () => {
+    const req = toGenerationRequest({
+      ...base,
+      messages: [
+        { role: "user", content: "weather?" },
+        { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "w", arguments: '{"city":"Oslo"}' } }] },
+        { role: "tool", tool_call_id: "call_1", content: "sunny" },
+      ],
+    });
+    expect(req.messages[1]).toEqual({ role: "assistant", content: "", reasoning: undefined, toolCalls: [{ id: "call_1", name: "w", arguments: { city: "Oslo" } }] });
+    expect(req.messages[2]).toEqual({ role: "tool", content: "sunny", toolCallId: "call_1" });
+  });
+
+  test("image parts are refused with the part named, not dropped", () => {
+    const body: ChatCompletionRequestT = { ...base, messages: [{ role: "user", content: [{ type: "text", text: "what is this" }, { type: "image_url", image_url: { url: "data:," } }] }] };
+    expect(() => toGenerationRequest(body)).toThrow(InvalidRequestError);
+    try {
+      toGenerationRequest(body);
+    } catch (err) {
+      expect((err as InvalidRequestError).param).toBe("messages[0].content[1]");
+      expect((err as Error).message).toContain("does not support image input");
+    }
+  });
+
+  test("malformed tool-call arguments in history are a 400 naming the field", () => {
+    const body: ChatCompletionRequestT = { ...base, messages: [{ role: "assistant", tool_calls: [{ id: "c", type: "function", function: { name: "f", arguments: "{oops" } }] }] };
+    expect(() => toGenerationRequest(body)).toThrow(/messages\[0\]\.tool_calls\[0\]\.function\.arguments/);
+  });
+});
+
+describe("response rendering", () => {
+  test("non-stream: reasoning separated into reasoning_content and reasoning; usage details filled", async () => {
+    const completion = await collectCompletion(events([{ type: "reasoning", text: "hmm" }, { type: "content", text: "Hi" }, { type: "content", text: "!" }, done]), "m");
+    expect(completion.object).toBe("chat.completion");
+    expect(completion.id).toMatch(/^chatcmpl-/);
+    expect(completion.choices[0]!.message).toEqual({ role: "assistant", content: "Hi!", refusal: null, reasoning_content: "hmm", reasoning: "hmm" });
+    expect(completion.usage).toEqual({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 2 } });
+  });
+
+  test("tool calls: content null, arguments JSON-encoded, finish_reason tool_calls", async () => {
+    const completion = await collectCompletion(
+      events([{ type: "tool_call", call: { id: "call_x", name: "f", arguments: { a: 1 } } }, { ...done, finishReason: "tool_calls" } as EngineEvent]),
+      "m",
+    );
+    expect(completion.choices[0]!.message.content).toBeNull();
+    expect(completion.choices[0]!.message.tool_calls).toEqual([{ id: "call_x", type: "function", function: { name: "f", arguments: '{"a":1}' } }]);
+    expect(completion.choices[0]!.finish_reason).toBe("tool_calls");
+  });
+
+  test("stream: role first, deltas, empty final delta with finish_reason, then the usage chunk only when asked", async () => {
+    const input: EngineEvent[] = [{ type: "reasoning", text: "r" }, { type: "content", text: "a" }, done];
+    const withUsage = [];
+    for await (const c of streamChunks(events(input), "m", true)) withUsage.push(c);
+    expect(withUsage.map((c) => c.choices[0]?.delta)).toEqual([{ role: "assistant", content: "" }, { reasoning_content: "r", reasoning: "r" }, { content: "a" }, {}, undefined]);
+    expect(withUsage.at(-2)!.choices[0]!.finish_reason).toBe("stop");
+    expect(withUsage.at(-1)!.choices).toEqual([]);
+    expect(withUsage.at(-1)!.usage!.total_tokens).toBe(15);
+    expect(new Set(withUsage.map((c) => c.id)).size).toBe(1);
+
+    const withoutUsage = [];
+    for await (const c of streamChunks(events(input), "m", false)) withoutUsage.push(c);
+    expect(withoutUsage).toHaveLength(4);
+    expect(withoutUsage.every((c) => !("usage" in c))).toBe(true);
+  });
+});

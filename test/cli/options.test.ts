@@ -1,0 +1,31 @@
+import { describe, expect, test } from "bun:test";
+import { resolveServeOptions, serveHelp, SERVE_OPTIONS, UsageError } from "../../src/cli/options.ts";
+
+describe("serve options", () => {
+  test("defaults apply when neither flag nor env is given; threads stay unset for the runtime to decide", () => {
+    expect(resolveServeOptions([], {})).toEqual({ host: "127.0.0.1", port: 11435, models: "./models", ctxSize: 4096, parallel: 4, gpu: "auto" });
+  });
+
+  test("environment variables override defaults and flags override environment variables", () => {
+    const env = { HEARTH_PORT: "9000", HEARTH_HOST: "0.0.0.0", HEARTH_THREADS: "3", HEARTH_GPU: "vulkan" };
+    const fromEnv = resolveServeOptions([], env);
+    expect(fromEnv).toMatchObject({ port: 9000, host: "0.0.0.0", threads: 3, gpu: "vulkan" });
+    const fromFlags = resolveServeOptions(["--port", "9100", "--threads", "1", "--gpu", "cpu", "--ctx-size", "2048", "--parallel", "2", "--models", "/m"], env);
+    expect(fromFlags).toEqual({ host: "0.0.0.0", port: 9100, threads: 1, gpu: "cpu", ctxSize: 2048, parallel: 2, models: "/m" });
+  });
+
+  test("bad values name the flag or variable that carried them", () => {
+    expect(() => resolveServeOptions(["--port", "http"], {})).toThrow(new UsageError('--port must be a port number 0-65535, got "http"'));
+    expect(() => resolveServeOptions([], { HEARTH_THREADS: "0" })).toThrow(/HEARTH_THREADS must be a positive integer/);
+    expect(() => resolveServeOptions(["--gpu", "tpu"], {})).toThrow(/--gpu must be one of auto, cuda, metal, vulkan, cpu/);
+    expect(() => resolveServeOptions(["--colour", "red"], {})).toThrow(UsageError);
+  });
+
+  test("--help lists every option with its env var and default", () => {
+    const help = serveHelp();
+    for (const option of SERVE_OPTIONS) {
+      expect(help).toContain(`--${option.flag}`);
+      expect(help).toContain(`env ${option.env}, default ${option.default}`);
+    }
+  });
+});
