@@ -1,4 +1,4 @@
-import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
+import { getLlama, getLlamaGpuTypes, LlamaLogLevel, type Llama } from "node-llama-cpp";
 import type { GpuChoice } from "../cli/options.ts";
 
 export interface Runtime {
@@ -12,8 +12,9 @@ export class GpuUnavailableError extends Error {}
 
 /**
  * Loads llama.cpp's prebuilt binaries. "auto" lets node-llama-cpp try CUDA, Metal, Vulkan and
- * then CPU, falling back when a GPU runtime is missing; a forced choice fails loudly instead.
- * Never compiles llama.cpp: a server must start the same way on every boot.
+ * then CPU, falling back (with its own warning) when a GPU runtime is missing or broken; a
+ * forced choice fails loudly instead. Never compiles llama.cpp: a server must start the same
+ * way on every boot.
  */
 export async function loadRuntime(gpu: GpuChoice, threads?: number): Promise<Runtime> {
   let llama: Llama;
@@ -23,7 +24,6 @@ export async function loadRuntime(gpu: GpuChoice, threads?: number): Promise<Run
       build: "never",
       logLevel: LlamaLogLevel.error,
       maxThreads: threads,
-      progressLogs: false,
     });
   } catch (err) {
     if (gpu === "auto" || gpu === "cpu") throw err;
@@ -33,11 +33,17 @@ export async function loadRuntime(gpu: GpuChoice, threads?: number): Promise<Run
   // node-llama-cpp's own default spawns more threads than math cores, which oversubscribes
   // small machines and makes decoding many times slower.
   const effectiveThreads = threads ?? llama.cpuMathCores;
-  return { llama, threads: effectiveThreads, description: await describe(llama, effectiveThreads) };
+  return { llama, threads: effectiveThreads, description: await describe(llama, effectiveThreads, gpu) };
 }
 
-async function describe(llama: Llama, threads: number): Promise<string> {
-  if (llama.gpu === false) return `CPU (${threads} threads)`;
+async function describe(llama: Llama, threads: number, asked: GpuChoice): Promise<string> {
+  if (llama.gpu === false) {
+    const cpu = `CPU (${threads} threads)`;
+    if (asked !== "auto") return cpu;
+    const detected = await getLlamaGpuTypes("supported").catch(() => []);
+    const gpus = detected.filter((t) => t !== false);
+    return gpus.length === 0 ? `${cpu}, no GPU detected` : `${cpu}, ${gpus.join("/")} detected but unusable`;
+  }
   const names = await llama.getGpuDeviceNames().catch(() => []);
   const label = { cuda: "CUDA", metal: "Metal", vulkan: "Vulkan" }[llama.gpu] ?? String(llama.gpu);
   return names.length > 0 ? `${label}: ${names.join(", ")}` : label;

@@ -1,10 +1,7 @@
 /**
- * The single executable (scripts/build/build.ts): builds the CPU flavor, copies it to a temp folder
- * with no node_modules reachable, runs it, and checks that it loads a model and generates text,
- * extracting the llama.cpp runtime on the first start and reusing it on the second.
- *
- * Entry: scripts/build/probe.ts by default; HEARTH_TEST_EXECUTABLE_ENTRY=path overrides it.
- * Model: HEARTH_TEST_MODEL=path, else .cache/models/tiny.gguf (generated with scripts/gen-model.ts if missing).
+ * The single executable (scripts/build/build.ts): builds the CPU flavor of src/main.ts, copies it
+ * to a temp folder with no node_modules reachable, and runs `hearth serve` from there against a
+ * generated model, extracting the llama.cpp runtime on the first start and reusing it afterwards.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
@@ -12,13 +9,9 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { hostTarget, repoRoot } from "../../scripts/build/build.ts";
-import {
-    buildOnce,
-    isolateExecutable,
-    parseProbeResult,
-    runIsolated,
-    type IsolatedExecutable
-} from "../../scripts/build/testing.ts";
+import { ensureModel, SCRIPTED } from "../../scripts/gen-model.ts";
+import { buildOnce, isolateExecutable, runIsolated, type IsolatedExecutable } from "../support/executable.ts";
+import { startServer } from "../support/server.ts";
 import {
     computeManifestId,
     ensureExtracted,
@@ -132,26 +125,26 @@ describe("embedded runtime extraction", () => {
 const isLinuxX64 = process.platform === "linux" && process.arch === "x64";
 
 describe.skipIf(!isLinuxX64)("single executable (cpu flavor)", () => {
-    const entry = path.resolve(repoRoot, process.env.HEARTH_TEST_EXECUTABLE_ENTRY ?? "scripts/build/probe.ts");
     let isolated: IsolatedExecutable;
     let buildDir: string;
-    let modelPath: string;
+    let modelsDir: string;
     let nodeLlamaCppVersion: string;
 
     beforeAll(async () => {
-        const model = await ensureTestModel();
         buildDir = await fs.mkdtemp(path.join(os.tmpdir(), "hearth-build-"));
         const build = await buildOnce({
-            entry,
+            entry: path.join(repoRoot, "src", "main.ts"),
             flavor: "cpu",
             target: hostTarget(),
-            outfile: path.join(buildDir, "hearth-probe-cpu")
+            outfile: path.join(buildDir, "hearth-cpu")
         });
         nodeLlamaCppVersion = build.plan.nodeLlamaCppVersion;
         expect(build.packages).toEqual(["linux-x64"]);
 
-        isolated = await isolateExecutable(build.outfile);
-        modelPath = await isolated.copyIn(model, "model.gguf");
+        isolated = await isolateExecutable(build.outfile, "hearth");
+        modelsDir = path.join(isolated.dir, "models");
+        await fs.mkdir(modelsDir);
+        await fs.copyFile(await ensureModel("text"), path.join(modelsDir, "text.gguf"));
     }, buildTimeoutMs);
 
     afterAll(async () => {
@@ -160,73 +153,69 @@ describe.skipIf(!isLinuxX64)("single executable (cpu flavor)", () => {
             await fs.rm(buildDir, { recursive: true, force: true });
     });
 
-    test("first start extracts the runtime, loads the model and generates text", async () => {
-        const run = await runIsolated(isolated, [path.basename(modelPath), "--tokens", "8"]);
-        if (run.exitCode !== 0)
-            throw new Error(`exit code ${run.exitCode}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+    const serveIsolated = (env: Record<string, string> = {}) => startServer({
+        cli: [isolated.exe], cwd: isolated.dir, env: { ...isolated.env, ...env }, models: modelsDir
+    });
 
-        const result = parseProbeResult(run.stdout);
-        expect(result.gpu).toBe(false);
-        expect(result.buildType).toBe("prebuilt");
-        expect(typeof result.generated).toBe("string");
-        expect((result.generated as string).length).toBeGreaterThan(0);
+    test("--version and --help work without node_modules", async () => {
+        const version = await runIsolated(isolated, ["--version"]);
+        expect(version.exitCode).toBe(0);
+        expect(version.stdout.trim()).toBe(JSON.parse(await fs.readFile(path.join(repoRoot, "package.json"), "utf8")).version);
+        const help = await runIsolated(isolated, ["--help"]);
+        expect(help.exitCode).toBe(0);
+        expect(help.stdout).toContain("--models DIR");
+    });
 
-        expect(run.stderr).toContain(`extracting llama.cpp runtime "linux-x64"`);
+    test("first start extracts the runtime, serves the model and answers a chat completion", async () => {
+        const server = await serveIsolated();
+        try {
+            const res = await fetch(`${server.url}/v1/chat/completions`, {
+                method: "POST",
+                headers: { "content-type": "application/json" },
+                body: JSON.stringify({ model: "text", messages: [{ role: "user", content: "hi" }], temperature: 0 })
+            });
+            expect(res.status).toBe(200);
+            expect((await res.json()).choices[0].message.content).toBe(SCRIPTED.text.content);
+            expect(server.output()).toContain(`extracting llama.cpp runtime "linux-x64"`);
+            expect(server.output()).toContain("backend CPU");
+            // Swagger UI's assets are embedded too: the page works offline.
+            const bundle = await fetch(`${server.url}/swagger/assets/swagger-ui-bundle.js`);
+            expect(bundle.status).toBe(200);
+            expect((await bundle.text()).length).toBeGreaterThan(100_000);
+        } finally {
+            await server.stop();
+        }
         const runtimeDir = isolated.runtimeDir(nodeLlamaCppVersion, "linux-x64");
         expect(existsSync(path.join(runtimeDir, "linux-x64", "llama-addon.node"))).toBe(true);
         expect(existsSync(path.join(runtimeDir, manifestFileName))).toBe(true);
-        // the CPU flavor embeds nothing else, and the grammars are only extracted when used
-        expect(await fs.readdir(isolated.runtimeDir(nodeLlamaCppVersion))).toEqual(["linux-x64"]);
     });
 
-    test("second start reuses the extracted runtime without rewriting it", async () => {
+    test("second start reuses the extracted runtime; node-llama-cpp's grammars resolve inside the executable", async () => {
         const addonPath = path.join(isolated.runtimeDir(nodeLlamaCppVersion, "linux-x64"), "linux-x64", "llama-addon.node");
         const before = await fs.stat(addonPath);
-
-        const run = await runIsolated(isolated, [path.basename(modelPath), "--tokens", "8"]);
-        if (run.exitCode !== 0)
-            throw new Error(`exit code ${run.exitCode}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
-        expect(parseProbeResult(run.stdout).generated.length).toBeGreaterThan(0);
-        expect(run.stderr).not.toContain("extracting llama.cpp runtime");
-
+        const server = await serveIsolated();
+        try {
+            expect(server.output()).not.toContain("extracting llama.cpp runtime");
+            const res = await fetch(`${server.url}/v1/chat/completions`, {
+                method: "POST",
+                headers: { "content-type": "application/json" },
+                body: JSON.stringify({ model: "text", messages: [{ role: "user", content: "hi" }], temperature: 0, max_tokens: 16, response_format: { type: "json_object" } })
+            });
+            expect(res.status).toBe(200);
+            expect((await res.json()).choices[0].message.content).toStartWith("{");
+        } finally {
+            await server.stop();
+        }
         const after = await fs.stat(addonPath);
         expect(after.ino).toBe(before.ino);
         expect(after.mtimeMs).toBe(before.mtimeMs);
-    });
-
-    test("node-llama-cpp's builtin grammars resolve inside the executable", async () => {
-        const run = await runIsolated(isolated, [path.basename(modelPath), "--grammar", "json", "--tokens", "8"]);
-        if (run.exitCode !== 0)
-            throw new Error(`exit code ${run.exitCode}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
-        expect(parseProbeResult(run.stdout).generated).toStartWith("{");
         expect(existsSync(path.join(isolated.runtimeDir(nodeLlamaCppVersion, "grammars"), "json.gbnf"))).toBe(true);
     });
 
     test("HEARTH_RUNTIME_DIR moves the runtime cache", async () => {
         const runtimeRoot = path.join(isolated.dir, "custom-runtime");
-        const run = await runIsolated(isolated, [], { env: { HEARTH_RUNTIME_DIR: runtimeRoot } });
-        if (run.exitCode !== 0)
-            throw new Error(`exit code ${run.exitCode}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
-        expect(parseProbeResult(run.stdout).gpu).toBe(false);
+        const server = await serveIsolated({ HEARTH_RUNTIME_DIR: runtimeRoot });
+        await server.stop();
         expect(existsSync(path.join(runtimeRoot, nodeLlamaCppVersion, "linux-x64", "linux-x64", "llama-addon.node"))).toBe(true);
     });
 });
-
-/** The tiny test model; generated with scripts/gen-model.ts when it is not there yet. */
-async function ensureTestModel(): Promise<string> {
-    const fromEnv = process.env.HEARTH_TEST_MODEL;
-    if (fromEnv != null && fromEnv !== "")
-        return path.resolve(fromEnv);
-
-    const model = path.join(repoRoot, ".cache", "models", "tiny.gguf");
-    if (existsSync(model))
-        return model;
-
-    const generator = path.join(repoRoot, "scripts", "gen-model.ts");
-    if (!existsSync(generator))
-        throw new Error(`${model} is missing and ${generator} does not exist to generate it; set HEARTH_TEST_MODEL`);
-    const child = Bun.spawn([process.execPath, generator, "tiny"], { cwd: repoRoot, stdout: "inherit", stderr: "inherit" });
-    if ((await child.exited) !== 0 || !existsSync(model))
-        throw new Error(`"bun scripts/gen-model.ts tiny" did not produce ${model}`);
-    return model;
-}

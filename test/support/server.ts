@@ -1,7 +1,10 @@
-import { spawn, type Subprocess } from "bun";
+import { spawn } from "bun";
 import { join } from "node:path";
 
 const ROOT = join(import.meta.dir, "..", "..");
+
+/** `hearth` run from source; the single-executable tests pass the compiled binary instead. */
+export const SOURCE_CLI = [process.execPath, "run", join(ROOT, "src", "main.ts")];
 
 export interface TestServer {
   url: string;
@@ -9,12 +12,18 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** Starts the real CLI (`hearth serve`) as a child process on a free port and waits for its listening line. */
-export async function startServer(options: { models: string; args?: string[]; env?: Record<string, string> }): Promise<TestServer> {
-  const proc: Subprocess<"ignore", "pipe", "pipe"> = spawn({
-    cmd: [process.execPath, "run", join(ROOT, "src", "main.ts"), "serve", "--port", "0", "--models", options.models, ...(options.args ?? [])],
-    cwd: ROOT,
-    env: { ...process.env, ...options.env },
+/** Starts `hearth serve` as a child process on a free port and waits for its listening line. */
+export async function startServer(options: {
+  models: string;
+  args?: string[];
+  env?: Record<string, string>;
+  cli?: string[];
+  cwd?: string;
+}): Promise<TestServer> {
+  const proc = spawn({
+    cmd: [...(options.cli ?? SOURCE_CLI), "serve", "--port", "0", "--models", options.models, ...(options.args ?? [])],
+    cwd: options.cwd ?? ROOT,
+    env: options.env ?? process.env,
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -26,7 +35,7 @@ export async function startServer(options: { models: string; args?: string[]; en
   };
   void collect(proc.stdout);
   void collect(proc.stderr);
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     const match = log.match(/listening on (http:\/\/\S+)/);
     if (match) {

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { buildExecutable, type BuildOptions, type BuildResult } from "./build.ts";
+import { buildExecutable, type BuildOptions, type BuildResult } from "../../scripts/build/build.ts";
 
 const builds = new Map<string, Promise<BuildResult>>();
 
@@ -111,12 +111,4 @@ export async function runIsolated(
         child.exited
     ]);
     return { exitCode, stdout, stderr, ms: performance.now() - startTime };
-}
-
-/** Parses the `PROBE_RESULT {...}` line printed by scripts/build/probe.ts. */
-export function parseProbeResult(stdout: string): Record<string, any> {
-    const line = stdout.split("\n").find((candidate) => candidate.startsWith("PROBE_RESULT "));
-    if (line == null)
-        throw new Error(`no PROBE_RESULT line in output:\n${stdout}`);
-    return JSON.parse(line.slice("PROBE_RESULT ".length));
 }
