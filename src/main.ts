@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 import { resolveServeOptions, serveHelp, UsageError } from "./cli/options.ts";
 import { serve } from "./cli/serve.ts";
+import { runService, ServiceError } from "./cli/service.ts";
 import { GpuUnavailableError } from "./engine/runtime.ts";
 import { VERSION } from "./version.ts";
 
@@ -8,6 +9,8 @@ const USAGE = `hearth ${VERSION}: a local LLM server with OpenAI- and Ollama-com
 
 Usage:
   hearth serve [options]    start the server
+  hearth service install    run serve at login or boot as a systemd or launchd service
+  hearth service uninstall  remove that service (hearth service --help for both)
   hearth --version          print the version
   hearth --help             show this help
 
@@ -39,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
     process.once("SIGTERM", shutdown);
     return -1;
   }
+  if (command === "service") return runService(rest, process.env);
   throw new UsageError(`unknown command "${command}" (try --help)`);
 }
 
@@ -47,7 +51,7 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (err) => {
-    const expected = err instanceof UsageError || err instanceof GpuUnavailableError;
+    const expected = err instanceof UsageError || err instanceof GpuUnavailableError || err instanceof ServiceError;
     console.error(`hearth: ${expected ? err.message : (err as Error).stack ?? err}`);
     process.exit(err instanceof UsageError ? 2 : 1);
   },

@@ -5,25 +5,37 @@ import {
   type ChatHistoryItem,
   type ChatModelFunctions,
   type Llama,
-  type LlamaChatResponse,
   type LlamaChatResponseChunk,
   type LlamaGrammar,
+  type Token,
 } from "node-llama-cpp";
 import type { ModelCatalog, ModelInfo } from "../models/catalog.ts";
 import { Channel } from "./channel.ts";
+import { forceToolCall } from "./forced-tool-call.ts";
+import { grammarFor } from "./grammar.ts";
 import { toChatHistory } from "./history.ts";
+import { measureLogprobs } from "./logprobs.ts";
 import type { ModelPool, SequenceLease } from "./model-pool.ts";
-import {
-  InvalidRequestError,
-  type EngineEvent,
-  type FinishReason,
-  type GenerationRequest,
-  type ToolCall,
-} from "./types.ts";
+import { toChatSampling } from "./sampling.ts";
+import { CancelledError, InvalidRequestError, type EngineEvent, type FinishReason, type GenerationRequest } from "./types.ts";
 
 export interface StartedGeneration {
   model: ModelInfo;
   events: AsyncIterable<EngineEvent>;
+}
+
+interface Plan {
+  history: ChatHistoryItem[];
+  wrapper: ReturnType<SequenceLease["loaded"]["chatWrapper"]>;
+  functions?: ChatModelFunctions;
+  grammar?: LlamaGrammar;
+  promptTokens: number;
+  maxTokens: number;
+}
+
+interface ChoiceOutcome {
+  finishReason: FinishReason;
+  reasoningTokens: number;
 }
 
 /**
@@ -39,40 +51,28 @@ export class Engine {
     if (!info.capabilities.includes("completion")) {
       throw new InvalidRequestError(`model "${request.model}" does not support chat or text generation`, "model");
     }
+    if (request.responseFormat.type !== "text" && offersTools(request)) {
+      throw new InvalidRequestError('response_format and guided_choice cannot be combined with tools; pass tool_choice "none" or drop one of them', "response_format");
+    }
     const startedAt = process.hrtime.bigint();
-    const grammar = await this.grammarFor(request);
+    const grammar = await grammarFor(this.llama, request.responseFormat);
     const lease = await this.pool.lease(info, request.signal);
     try {
-      const plan = this.plan(lease, request);
-      const events = this.run(lease, request, plan, grammar, startedAt);
-      return { model: info, events };
+      const plan = this.plan(lease, request, grammar);
+      return { model: info, events: this.run(lease, request, plan, startedAt) };
     } catch (err) {
       lease.release();
       throw err;
     }
   }
 
-  private async grammarFor(request: GenerationRequest): Promise<LlamaGrammar | undefined> {
-    const format = request.responseFormat;
-    if (format.type !== "json") return undefined;
-    if (activeTools(request)) {
-      throw new InvalidRequestError("response_format json cannot be combined with tools; pass tool_choice \"none\" or drop one of them", "response_format");
-    }
-    try {
-      return format.schema
-        ? await this.llama.createGrammarForJsonSchema(format.schema as never)
-        : await this.llama.getGrammarFor("json");
-    } catch (err) {
-      throw new InvalidRequestError(`response_format schema is not supported: ${(err as Error).message}`, "response_format");
-    }
-  }
-
   /** Renders the prompt once to count its tokens: a prompt that does not fit is refused, never truncated. */
-  private plan(lease: SequenceLease, request: GenerationRequest) {
-    const history: ChatHistoryItem[] = toChatHistory(request.messages);
+  private plan(lease: SequenceLease, request: GenerationRequest, grammar: LlamaGrammar | undefined): Plan {
+    const history = toChatHistory(request.messages);
     if (history.at(-1)?.type !== "model") history.push({ type: "model", response: [] });
-    const wrapper = lease.loaded.chatWrapper(request.reasoning);
-    const functions = activeTools(request) ? toFunctions(request) : undefined;
+    let wrapper = lease.loaded.chatWrapper(request.reasoning);
+    const functions = offersTools(request) ? toFunctions(request) : undefined;
+    if (functions && request.toolChoice !== "auto") wrapper = forceToolCall(wrapper);
     const { contextText } = wrapper.generateContextState({ chatHistory: history, availableFunctions: functions });
     const promptTokens = contextText.tokenize(lease.loaded.model.tokenizer).length;
     const contextSize = lease.loaded.contextSize;
@@ -84,106 +84,48 @@ export class Engine {
       );
     }
     const room = contextSize - promptTokens;
-    const maxTokens = Math.min(request.maxTokens ?? room, room);
-    return { history, wrapper, functions, promptTokens, maxTokens };
+    return { history, wrapper, functions, grammar, promptTokens, maxTokens: Math.min(request.maxTokens ?? room, room) };
   }
 
-  private run(
-    lease: SequenceLease,
-    request: GenerationRequest,
-    plan: ReturnType<Engine["plan"]>,
-    grammar: LlamaGrammar | undefined,
-    startedAt: bigint,
-  ): AsyncIterable<EngineEvent> {
+  private run(lease: SequenceLease, request: GenerationRequest, plan: Plan, startedAt: bigint): AsyncIterable<EngineEvent> {
     const channel = new Channel<EngineEvent>();
     const abort = new AbortController();
     const onClientAbort = () => abort.abort();
     request.signal?.addEventListener("abort", onClientAbort, { once: true });
-
-    const chat = new LlamaChat({ contextSequence: lease.sequence, chatWrapper: plan.wrapper });
     const meterBefore = lease.sequence.tokenMeter.getState();
-    let firstTokenAt: bigint | undefined;
-    let reasoningTokens = 0;
-    let contentStarted = false;
-    let sawReasoning = false;
-    const toolCalls: ToolCall[] = [];
-    const s = request.sampling;
+    const timing: { firstTokenAt?: bigint; firstChoiceInputTokens?: number } = {};
 
-    const generation = chat.generateResponse(plan.history, {
-      signal: abort.signal,
-      stopOnAbortSignal: true,
-      maxTokens: plan.maxTokens,
-      temperature: s.temperature,
-      topP: s.topP,
-      topK: s.topK,
-      minP: s.minP,
-      seed: s.seed,
-      repeatPenalty:
-        s.repeatPenalty !== undefined || s.presencePenalty !== undefined || s.frequencyPenalty !== undefined
-          ? { penalty: s.repeatPenalty, presencePenalty: s.presencePenalty, frequencyPenalty: s.frequencyPenalty }
-          : undefined,
-      customStopTriggers: request.stop.length > 0 ? request.stop : undefined,
-      budgets: request.reasoning === false ? { thoughtTokens: 0 } : undefined,
-      onToken: () => {
-        firstTokenAt ??= process.hrtime.bigint();
-      },
-      onResponseChunk: (chunk: LlamaChatResponseChunk) => {
-        if (chunk.type === "segment") {
-          if (chunk.segmentType !== "thought") return;
-          reasoningTokens += chunk.tokens.length;
-          if (chunk.text) {
-            sawReasoning = true;
-            channel.push({ type: "reasoning", text: chunk.text });
-          }
-          return;
-        }
-        let text = chunk.text;
-        // Templates separate the answer from the thinking block with blank lines; they are layout, not content.
-        if (!contentStarted && sawReasoning) text = text.replace(/^\s+/, "");
-        if (!text) return;
-        contentStarted = true;
-        channel.push({ type: "content", text });
-      },
-      ...(plan.functions
-        ? {
-            functions: plan.functions,
-            maxParallelFunctionCalls: request.parallelToolCalls ? undefined : 1,
-            onFunctionCall: (call: { functionName: string; params: unknown }) => {
-              const toolCall = { id: newToolCallId(), name: call.functionName, arguments: call.params ?? {} };
-              toolCalls.push(toolCall);
-              channel.push({ type: "tool_call", call: toolCall });
-            },
-          }
-        : { grammar }),
-    } as never) as Promise<LlamaChatResponse<ChatModelFunctions>>;
-
-    generation
-      .then((result) => {
-        const now = process.hrtime.bigint();
-        const used = TokenMeter.diff(lease.sequence.tokenMeter.getState(), meterBefore);
-        const firstAt = firstTokenAt ?? now;
-        channel.push({
-          type: "done",
-          finishReason: finishReason(result.metadata.stopReason, toolCalls.length > 0),
-          usage: {
-            promptTokens: plan.promptTokens,
-            completionTokens: used.usedOutputTokens,
-            reasoningTokens,
-            cachedTokens: Math.max(0, plan.promptTokens - used.usedInputTokens),
-          },
-          timings: {
-            loadNs: lease.loadNs,
-            promptEvalNs: Number(firstAt - startedAt) - lease.loadNs,
-            evalNs: Number(now - firstAt),
-            totalNs: Number(now - startedAt),
-          },
-        });
-        channel.close();
-      })
-      .catch((err) => channel.fail(err))
+    (async () => {
+      let reasoningTokens = 0;
+      for (let choice = 0; choice < request.n && !abort.signal.aborted; choice++) {
+        const outcome = await this.generateChoice(lease, request, plan, choice, channel, abort.signal, timing);
+        reasoningTokens += outcome.reasoningTokens;
+        channel.push({ type: "finish", choice, finishReason: outcome.finishReason });
+      }
+      const now = process.hrtime.bigint();
+      const used = TokenMeter.diff(lease.sequence.tokenMeter.getState(), meterBefore);
+      const firstAt = timing.firstTokenAt ?? now;
+      channel.push({
+        type: "done",
+        usage: {
+          promptTokens: plan.promptTokens,
+          completionTokens: used.usedOutputTokens,
+          reasoningTokens,
+          // Input tokens evaluated for the first choice beyond what the sequence already held.
+          cachedTokens: Math.max(0, plan.promptTokens - (timing.firstChoiceInputTokens ?? plan.promptTokens)),
+        },
+        timings: {
+          loadNs: lease.loadNs,
+          promptEvalNs: Math.max(0, Number(firstAt - startedAt) - lease.loadNs),
+          evalNs: Number(now - firstAt),
+          totalNs: Number(now - startedAt),
+        },
+      });
+      channel.close();
+    })()
+      .catch((err) => channel.fail(abort.signal.aborted ? new CancelledError() : err))
       .finally(() => {
         request.signal?.removeEventListener("abort", onClientAbort);
-        chat.dispose({ disposeSequence: false });
         lease.release();
       });
 
@@ -196,18 +138,120 @@ export class Engine {
       }
     })();
   }
+
+  private async generateChoice(
+    lease: SequenceLease,
+    request: GenerationRequest,
+    plan: Plan,
+    choice: number,
+    channel: Channel<EngineEvent>,
+    signal: AbortSignal,
+    timing: { firstTokenAt?: bigint; firstChoiceInputTokens?: number },
+  ): Promise<ChoiceOutcome> {
+    const model = lease.loaded.model;
+    const chat = new LlamaChat({ contextSequence: lease.sequence, chatWrapper: plan.wrapper });
+    const meterBefore = lease.sequence.tokenMeter.getState();
+    const wantLogprobs = request.topLogprobs !== undefined;
+    const generated: Token[] = [];
+    let generationStart = -1;
+    // Content is held back when logprobs are wanted: they are measured once generation ends.
+    const content: Array<{ text: string; tokens: Token[] }> = [];
+    let reasoningTokens = 0;
+    let contentStarted = false;
+    let sawReasoning = false;
+    let calledTools = false;
+    // n > 1 must give distinct samples: each choice gets its own seed, reproducible from the request's.
+    const sampling = toChatSampling(model, { ...request.sampling, seed: request.sampling.seed === undefined ? undefined : request.sampling.seed + choice });
+
+    try {
+      const result = await chat.generateResponse(plan.history, {
+        signal,
+        stopOnAbortSignal: true,
+        maxTokens: plan.maxTokens,
+        ...sampling,
+        customStopTriggers: request.stop.length > 0 ? request.stop : undefined,
+        budgets: request.reasoning === false ? { thoughtTokens: 0 } : undefined,
+        onToken: (tokens: Token[]) => {
+          if (generationStart < 0) {
+            generationStart = lease.sequence.nextTokenIndex;
+            timing.firstTokenAt ??= process.hrtime.bigint();
+            if (choice === 0) timing.firstChoiceInputTokens = TokenMeter.diff(lease.sequence.tokenMeter.getState(), meterBefore).usedInputTokens;
+          }
+          generated.push(...tokens);
+        },
+        onResponseChunk: (chunk: LlamaChatResponseChunk) => {
+          if (chunk.type === "segment") {
+            if (chunk.segmentType !== "thought") return;
+            reasoningTokens += chunk.tokens.length;
+            if (chunk.text) {
+              sawReasoning = true;
+              channel.push({ type: "reasoning", choice, text: chunk.text });
+            }
+            return;
+          }
+          let text = chunk.text;
+          // Templates separate the answer from the thinking block with blank lines; they are layout, not content.
+          if (!contentStarted && sawReasoning) text = text.replace(/^\s+/, "");
+          if (!text) return;
+          contentStarted = true;
+          if (wantLogprobs) content.push({ text, tokens: chunk.tokens });
+          else channel.push({ type: "content", choice, text });
+        },
+        ...(plan.functions
+          ? {
+              functions: plan.functions,
+              maxParallelFunctionCalls: request.parallelToolCalls && request.toolChoice === "auto" ? undefined : 1,
+              onFunctionCall: (call: { functionName: string; params: unknown }) => {
+                calledTools = true;
+                channel.push({ type: "tool_call", choice, call: { id: newToolCallId(), name: call.functionName, arguments: call.params ?? {} } });
+              },
+            }
+          : { grammar: plan.grammar }),
+      } as never);
+
+      if (wantLogprobs && content.length > 0 && !signal.aborted) {
+        const measured = await measureLogprobs(lease.sequence, model, generationStart, generated, request.topLogprobs!);
+        emitWithLogprobs(content, generated, measured, choice, channel);
+      }
+      return { finishReason: finishReason((result as { metadata: { stopReason: string } }).metadata.stopReason, calledTools), reasoningTokens };
+    } finally {
+      chat.dispose({ disposeSequence: false });
+    }
+  }
 }
 
-function activeTools(request: GenerationRequest): boolean {
+/** Pairs each held-back content chunk with the logprobs of its tokens (found in generation order). */
+function emitWithLogprobs(
+  content: Array<{ text: string; tokens: Token[] }>,
+  generated: Token[],
+  measured: Awaited<ReturnType<typeof measureLogprobs>>,
+  choice: number,
+  channel: Channel<EngineEvent>,
+): void {
+  let cursor = 0;
+  for (const chunk of content) {
+    const logprobs = [];
+    for (const token of chunk.tokens) {
+      const at = generated.indexOf(token, cursor);
+      if (at < 0) continue;
+      logprobs.push(measured[at]!);
+      cursor = at + 1;
+    }
+    channel.push({ type: "content", choice, text: chunk.text, logprobs });
+  }
+}
+
+function offersTools(request: GenerationRequest): boolean {
   return request.tools.length > 0 && request.toolChoice !== "none";
 }
 
 function toFunctions(request: GenerationRequest): ChatModelFunctions {
   const choice = request.toolChoice;
   const offered = typeof choice === "object" ? request.tools.filter((t) => t.name === choice.name) : request.tools;
-  return Object.fromEntries(
-    offered.map((tool) => [tool.name, { description: tool.description, params: tool.parameters as never }]),
-  );
+  if (offered.length === 0) {
+    throw new InvalidRequestError(`tool_choice names the function "${(choice as { name: string }).name}", which is not in tools`, "tool_choice");
+  }
+  return Object.fromEntries(offered.map((tool) => [tool.name, { description: tool.description, params: tool.parameters as never }]));
 }
 
 function finishReason(stopReason: string, calledTools: boolean): FinishReason {

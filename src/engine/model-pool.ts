@@ -1,6 +1,7 @@
-import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
+import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
 import { resolveChatWrapper } from "node-llama-cpp";
 import type { ModelInfo } from "../models/catalog.ts";
+import { CancelledError } from "./types.ts";
 
 export interface PoolOptions {
   contextSize: number;
@@ -21,8 +22,15 @@ export class LoadedModel {
   private free: LlamaContextSequence[];
   private waiters: Array<(s: LlamaContextSequence) => void> = [];
   private wrappers = new Map<string, ChatWrapper>();
+  private embedding?: Promise<LlamaEmbeddingContext>;
 
-  constructor(readonly info: ModelInfo, readonly model: LlamaModel, readonly context: LlamaContext, sequences: LlamaContextSequence[]) {
+  constructor(
+    readonly info: ModelInfo,
+    readonly model: LlamaModel,
+    readonly context: LlamaContext,
+    sequences: LlamaContextSequence[],
+    private readonly threads: number,
+  ) {
     this.free = sequences;
   }
 
@@ -51,6 +59,22 @@ export class LoadedModel {
     return wrapper;
   }
 
+  /**
+   * The embeddings context, created on the first embedding request: llama.cpp decides when a context
+   * is created whether it returns hidden states or logits, so embeddings cannot share the sequences.
+   * Its batch spans the whole context because pooled (mean, CLS) embeddings need every token in one pass.
+   */
+  embeddingContext(): Promise<LlamaEmbeddingContext> {
+    if (!this.embedding) {
+      const creating = this.model.createEmbeddingContext({ contextSize: this.contextSize, batchSize: this.contextSize, threads: this.threads });
+      creating.catch(() => {
+        if (this.embedding === creating) this.embedding = undefined;
+      });
+      this.embedding = creating;
+    }
+    return this.embedding;
+  }
+
   acquire(signal?: AbortSignal): Promise<LlamaContextSequence> {
     const seq = this.free.pop();
     if (seq) return Promise.resolve(seq);
@@ -61,7 +85,7 @@ export class LoadedModel {
         const i = this.waiters.indexOf(waiter);
         if (i >= 0) {
           this.waiters.splice(i, 1);
-          reject(signal.reason);
+          reject(new CancelledError());
         }
       }, { once: true });
     });
@@ -74,6 +98,7 @@ export class LoadedModel {
   }
 
   async dispose(): Promise<void> {
+    await (await this.embedding?.catch(() => undefined))?.dispose();
     await this.context.dispose();
     await this.model.dispose();
   }
@@ -87,17 +112,22 @@ export class ModelPool {
 
   async lease(info: ModelInfo, signal?: AbortSignal): Promise<SequenceLease> {
     const started = process.hrtime.bigint();
+    const loadedHere = !this.loads.has(info.path);
+    const loaded = await this.model(info);
+    const loadNs = loadedHere ? Number(process.hrtime.bigint() - started) : 0;
+    const sequence = await loaded.acquire(signal);
+    return { loaded, sequence, loadNs, release: () => loaded.release(sequence) };
+  }
+
+  /** The loaded model without taking a sequence (embeddings have their own context). */
+  model(info: ModelInfo): Promise<LoadedModel> {
     let load = this.loads.get(info.path);
-    const loadedHere = !load;
     if (!load) {
       load = this.load(info);
       this.loads.set(info.path, load);
       load.catch(() => this.loads.delete(info.path));
     }
-    const loaded = await load;
-    const loadNs = loadedHere ? Number(process.hrtime.bigint() - started) : 0;
-    const sequence = await loaded.acquire(signal);
-    return { loaded, sequence, loadNs, release: () => loaded.release(sequence) };
+    return load;
   }
 
   loadedModels(): Promise<LoadedModel[]> {
@@ -114,7 +144,7 @@ export class ModelPool {
         threads: this.options.threads,
       });
       const sequences = Array.from({ length: this.options.parallel }, () => context.getSequence());
-      return new LoadedModel(info, model, context, sequences);
+      return new LoadedModel(info, model, context, sequences, this.options.threads);
     } catch (err) {
       await model.dispose();
       throw err;

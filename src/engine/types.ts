@@ -26,7 +26,11 @@ export interface ToolDefinition {
 
 export type ToolChoice = "none" | "auto" | "required" | { name: string };
 
-export type ResponseFormat = { type: "text" } | { type: "json"; schema?: Record<string, unknown> };
+export type ResponseFormat =
+  | { type: "text" }
+  | { type: "json"; schema?: Record<string, unknown> }
+  /** the output is exactly one of these strings */
+  | { type: "choice"; choices: string[] };
 
 export interface SamplingOptions {
   temperature?: number;
@@ -37,6 +41,8 @@ export interface SamplingOptions {
   repeatPenalty?: number;
   presencePenalty?: number;
   frequencyPenalty?: number;
+  /** token id → value added to its logit; -100 bans the token */
+  logitBias?: Record<number, number>;
 }
 
 export interface GenerationRequest {
@@ -52,6 +58,10 @@ export interface GenerationRequest {
   responseFormat: ResponseFormat;
   /** true/false switch thinking; undefined keeps the model's default */
   reasoning?: boolean;
+  /** independent answers to generate for the same prompt */
+  n: number;
+  /** undefined: no logprobs; a number: logprobs with that many alternatives per token */
+  topLogprobs?: number;
   signal?: AbortSignal;
 }
 
@@ -73,14 +83,31 @@ export interface Timings {
   totalNs: number;
 }
 
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[];
+  /** the most likely alternatives at this position, most likely first */
+  top: Array<{ token: string; logprob: number; bytes: number[] }>;
+}
+
+/** `choice` tells the answers of an n > 1 request apart; every choice ends with a finish event. */
 export type EngineEvent =
-  | { type: "reasoning"; text: string }
-  | { type: "content"; text: string }
-  | { type: "tool_call"; call: ToolCall }
-  | { type: "done"; finishReason: FinishReason; usage: Usage; timings: Timings };
+  | { type: "reasoning"; choice: number; text: string }
+  | { type: "content"; choice: number; text: string; logprobs?: TokenLogprob[] }
+  | { type: "tool_call"; choice: number; call: ToolCall }
+  | { type: "finish"; choice: number; finishReason: FinishReason }
+  | { type: "done"; usage: Usage; timings: Timings };
 
 export class InvalidRequestError extends Error {
   constructor(message: string, readonly param?: string, readonly code?: string) {
     super(message);
+  }
+}
+
+/** The client went away; nobody is left to answer, so adapters drop the request without logging an error. */
+export class CancelledError extends Error {
+  constructor() {
+    super("the client cancelled the request");
   }
 }

@@ -2,9 +2,10 @@ import { Elysia, t } from "elysia";
 import { openaiRoutes } from "../api/openai/routes.ts";
 import type { Engine } from "../engine/engine.ts";
 import { docs } from "./docs.ts";
+import { ROUTE_CONFIG } from "./elysia-config.ts";
 
 export function createApp(engine: Engine) {
-  return new Elysia()
+  return new Elysia(ROUTE_CONFIG)
     .use(docs())
     .get("/health", () => ({ status: "ok" as const }), {
       response: { 200: t.Object({ status: t.Literal("ok") }) },

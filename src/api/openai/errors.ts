@@ -1,5 +1,5 @@
 import { ModelNotFoundError } from "../../models/catalog.ts";
-import { InvalidRequestError } from "../../engine/types.ts";
+import { CancelledError, InvalidRequestError } from "../../engine/types.ts";
 import { validationDetail } from "../validation.ts";
 
 export interface OpenAIErrorBody {
@@ -21,6 +21,8 @@ export function toOpenAIErrorResponse(code: string | number, error: unknown): Re
   if (code === "PARSE") return openaiError(400, "The request body is not valid JSON.", null, "invalid_json");
   if (error instanceof ModelNotFoundError) return openaiError(404, `The model '${error.model}' does not exist.`, "model", "model_not_found");
   if (error instanceof InvalidRequestError) return openaiError(400, error.message, error.param ?? null, error.code ?? null);
+  // nginx's "client closed request": nobody reads it, but access logs should not call it a fault.
+  if (error instanceof CancelledError) return openaiError(499, error.message, null, "cancelled");
   console.error("hearth: internal error:", error);
   return openaiError(500, "The server had an error while processing your request.", null, "internal_error");
 }

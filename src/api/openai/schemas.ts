@@ -96,14 +96,34 @@ export const ChatCompletionRequest = t.Object(
     response_format: t.Optional(t.Nullable(ResponseFormat)),
     tools: t.Optional(t.Nullable(t.Array(Tool))),
     tool_choice: t.Optional(
-      t.Nullable(t.Union([t.Literal("none"), t.Literal("auto")], { description: "none | auto" })),
+      t.Nullable(
+        t.Union([t.Literal("none"), t.Literal("auto"), t.Literal("required"), t.Object({ type: t.Literal("function"), function: t.Object({ name: t.String() }) })], {
+          description: "none | auto | required | {type: \"function\", function: {name}}; required and named calls are grammar-enforced",
+        }),
+      ),
     ),
-    parallel_tool_calls: t.Optional(t.Nullable(t.Boolean())),
+    parallel_tool_calls: t.Optional(t.Nullable(t.Boolean({ description: "false ⇒ at most one call" }))),
+    n: t.Optional(t.Nullable(t.Integer({ minimum: 1, maximum: 8, description: "Number of choices; each uses its own seed (seed + index)" }))),
+    logprobs: t.Optional(t.Nullable(t.Boolean())),
+    top_logprobs: t.Optional(t.Nullable(t.Integer({ minimum: 0, maximum: 20, description: "Needs logprobs: true" }))),
+    logit_bias: t.Optional(
+      t.Nullable(
+        t.Record(t.String({ pattern: "^[0-9]+$" }), t.Number({ minimum: -100, maximum: 100 }), {
+          description: "Token id (as a string) → bias added to its logit; -100 bans the token",
+        }),
+      ),
+    ),
+    guided_choice: t.Optional(t.Nullable(t.Array(t.String(), { minItems: 1, description: "The answer is exactly one of these strings (grammar-enforced)" }))),
     reasoning_effort: t.Optional(t.Nullable(ReasoningSwitch)),
     reasoning: t.Optional(t.Nullable(t.Object({ effort: t.Optional(ReasoningSwitch) }))),
     chat_template_kwargs: t.Optional(t.Nullable(t.Object({ enable_thinking: t.Optional(t.Boolean()) }))),
     enable_thinking: t.Optional(t.Nullable(t.Boolean({ description: "vLLM-style thinking switch" }))),
     user: t.Optional(t.String({ description: "Accepted and ignored" })),
+    metadata: t.Optional(t.Nullable(t.Object({}, { additionalProperties: t.String(), description: "Accepted and ignored" }))),
+    service_tier: t.Optional(t.Nullable(t.String({ description: "Accepted and ignored" }))),
+    verbosity: t.Optional(t.Nullable(t.String({ description: "Accepted and ignored" }))),
+    safety_identifier: t.Optional(t.Nullable(t.String({ description: "Accepted and ignored" }))),
+    chat_id: t.Optional(t.Nullable(t.String({ description: "Accepted and ignored" }))),
   },
   { description: "Unknown fields are ignored; fields of the wrong type are a 400." },
 );
@@ -118,6 +138,15 @@ const Usage = t.Object({
 });
 
 const FinishReason = t.Union([t.Literal("stop"), t.Literal("length"), t.Literal("tool_calls")]);
+
+const TopLogprob = t.Object({ token: t.String(), logprob: t.Number(), bytes: t.Nullable(t.Array(t.Integer())) });
+const Logprobs = t.Nullable(
+  t.Object({
+    content: t.Nullable(t.Array(t.Object({ token: t.String(), logprob: t.Number(), bytes: t.Nullable(t.Array(t.Integer())), top_logprobs: t.Array(TopLogprob) }))),
+    refusal: t.Nullable(t.Array(t.Object({ token: t.String(), logprob: t.Number(), bytes: t.Nullable(t.Array(t.Integer())), top_logprobs: t.Array(TopLogprob) }))),
+  }),
+);
+export type LogprobsT = Static<typeof Logprobs>;
 
 export const ChatCompletion = t.Object({
   id: t.String(),
@@ -136,7 +165,7 @@ export const ChatCompletion = t.Object({
         reasoning: t.Optional(t.String()),
         tool_calls: t.Optional(t.Array(ToolCallT)),
       }),
-      logprobs: t.Null(),
+      logprobs: Logprobs,
       finish_reason: FinishReason,
     }),
   ),
@@ -170,7 +199,7 @@ export const ChatCompletionChunk = t.Object(
             ),
           ),
         }),
-        logprobs: t.Null(),
+        logprobs: t.Optional(Logprobs),
         finish_reason: t.Nullable(FinishReason),
       }),
     ),
@@ -189,5 +218,6 @@ export const Model = t.Object({
   capabilities: t.Array(t.String(), { description: "Hearth extension: completion, tools, thinking, embedding, insert, vision" }),
 });
 
+export type ModelT = Static<typeof Model>;
+
 export const ModelList = t.Object({ object: t.Literal("list"), data: t.Array(Model) });
-export type ModelListT = Static<typeof ModelList>;

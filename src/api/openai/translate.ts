@@ -1,5 +1,14 @@
-import { InvalidRequestError, type EngineEvent, type EngineMessage, type GenerationRequest, type ResponseFormat, type Usage } from "../../engine/types.ts";
-import type { ChatCompletionChunkT, ChatCompletionRequestT, ChatCompletionT, ChatMessage } from "./schemas.ts";
+import {
+  InvalidRequestError,
+  type EngineEvent,
+  type EngineMessage,
+  type GenerationRequest,
+  type ResponseFormat,
+  type TokenLogprob,
+  type ToolChoice,
+  type Usage,
+} from "../../engine/types.ts";
+import type { ChatCompletionChunkT, ChatCompletionRequestT, ChatCompletionT, ChatMessage, LogprobsT } from "./schemas.ts";
 
 const REASONING_ON = new Set(["medium", "high", "on"]);
 
@@ -17,6 +26,12 @@ export function reasoningSwitch(body: ChatCompletionRequestT): boolean | undefin
 }
 
 export function toGenerationRequest(body: ChatCompletionRequestT, signal?: AbortSignal): GenerationRequest {
+  if (body.top_logprobs != null && body.logprobs !== true) {
+    throw new InvalidRequestError("top_logprobs requires logprobs: true", "top_logprobs");
+  }
+  if (body.guided_choice && body.response_format && body.response_format.type !== "text") {
+    throw new InvalidRequestError("guided_choice and response_format cannot be combined", "guided_choice");
+  }
   return {
     model: body.model,
     messages: body.messages.map(toEngineMessage),
@@ -29,6 +44,7 @@ export function toGenerationRequest(body: ChatCompletionRequestT, signal?: Abort
       repeatPenalty: body.repetition_penalty ?? undefined,
       presencePenalty: body.presence_penalty ?? undefined,
       frequencyPenalty: body.frequency_penalty ?? undefined,
+      logitBias: body.logit_bias ? Object.fromEntries(Object.entries(body.logit_bias).map(([id, bias]) => [Number(id), bias])) : undefined,
     },
     maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
     stop: body.stop == null ? [] : typeof body.stop === "string" ? [body.stop] : body.stop,
@@ -37,12 +53,19 @@ export function toGenerationRequest(body: ChatCompletionRequestT, signal?: Abort
       description: tool.function.description,
       parameters: tool.function.parameters,
     })),
-    toolChoice: body.tool_choice ?? "auto",
+    toolChoice: toToolChoice(body.tool_choice),
     parallelToolCalls: body.parallel_tool_calls ?? true,
-    responseFormat: toResponseFormat(body.response_format),
+    responseFormat: body.guided_choice ? { type: "choice", choices: body.guided_choice } : toResponseFormat(body.response_format),
     reasoning: reasoningSwitch(body),
+    n: body.n ?? 1,
+    topLogprobs: body.logprobs ? (body.top_logprobs ?? 0) : undefined,
     signal,
   };
+}
+
+function toToolChoice(choice: ChatCompletionRequestT["tool_choice"]): ToolChoice {
+  if (choice == null) return "auto";
+  return typeof choice === "string" ? choice : { name: choice.function.name };
 }
 
 function toResponseFormat(format: ChatCompletionRequestT["response_format"]): ResponseFormat {
@@ -120,44 +143,49 @@ function wireFinishReason(reason: string): "stop" | "length" | "tool_calls" {
   return reason === "length" || reason === "tool_calls" ? reason : "stop";
 }
 
+export function logprobsOf(tokens: TokenLogprob[] | undefined): LogprobsT {
+  if (!tokens) return null;
+  return {
+    content: tokens.map((t) => ({ token: t.token, logprob: t.logprob, bytes: t.bytes, top_logprobs: t.top })),
+    refusal: null,
+  };
+}
+
+type Choice = ChatCompletionT["choices"][number];
+
 export async function collectCompletion(events: AsyncIterable<EngineEvent>, model: string): Promise<ChatCompletionT> {
-  let content = "";
-  let reasoning = "";
-  const toolCalls: NonNullable<ChatCompletionT["choices"][number]["message"]["tool_calls"]> = [];
+  const choices: Choice[] = [];
+  const choiceAt = (index: number): Choice =>
+    (choices[index] ??= { index, message: { role: "assistant", content: "", refusal: null }, logprobs: null, finish_reason: "stop" });
   for await (const event of events) {
+    if (event.type === "done") {
+      return {
+        id: completionId(),
+        object: "chat.completion",
+        created: Math.floor(Date.now() / 1000),
+        model,
+        system_fingerprint: SYSTEM_FINGERPRINT,
+        choices: choices.map((c) => (c.message.tool_calls && c.message.content === "" ? { ...c, message: { ...c.message, content: null } } : c)),
+        usage: usageOf(event.usage),
+      };
+    }
+    const choice = choiceAt(event.choice);
+    const message = choice.message;
     switch (event.type) {
       case "content":
-        content += event.text;
+        message.content += event.text;
+        if (event.logprobs) choice.logprobs = { content: [...(choice.logprobs?.content ?? []), ...logprobsOf(event.logprobs)!.content!], refusal: null };
         break;
       case "reasoning":
-        reasoning += event.text;
+        message.reasoning_content = (message.reasoning_content ?? "") + event.text;
+        message.reasoning = message.reasoning_content;
         break;
       case "tool_call":
-        toolCalls.push({ id: event.call.id, type: "function", function: { name: event.call.name, arguments: JSON.stringify(event.call.arguments) } });
+        (message.tool_calls ??= []).push({ id: event.call.id, type: "function", function: { name: event.call.name, arguments: JSON.stringify(event.call.arguments) } });
         break;
-      case "done":
-        return {
-          id: completionId(),
-          object: "chat.completion",
-          created: Math.floor(Date.now() / 1000),
-          model,
-          system_fingerprint: SYSTEM_FINGERPRINT,
-          choices: [
-            {
-              index: 0,
-              message: {
-                role: "assistant",
-                content: toolCalls.length > 0 && content === "" ? null : content,
-                refusal: null,
-                ...(reasoning ? { reasoning_content: reasoning, reasoning } : {}),
-                ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
-              },
-              logprobs: null,
-              finish_reason: wireFinishReason(event.finishReason),
-            },
-          ],
-          usage: usageOf(event.usage),
-        };
+      case "finish":
+        choice.finish_reason = wireFinishReason(event.finishReason);
+        break;
     }
   }
   throw new Error("generation ended without a done event");
@@ -170,30 +198,45 @@ export async function* streamChunks(
   includeUsage: boolean,
 ): AsyncGenerator<ChatCompletionChunkT> {
   const base = { id: completionId(), object: "chat.completion.chunk" as const, created: Math.floor(Date.now() / 1000), model, system_fingerprint: SYSTEM_FINGERPRINT };
-  const chunk = (delta: ChatCompletionChunkT["choices"][number]["delta"], finish: ChatCompletionChunkT["choices"][number]["finish_reason"] = null): ChatCompletionChunkT => ({
+  type Delta = ChatCompletionChunkT["choices"][number]["delta"];
+  const chunk = (index: number, delta: Delta, extra: { finish?: ChatCompletionChunkT["choices"][number]["finish_reason"]; logprobs?: LogprobsT } = {}): ChatCompletionChunkT => ({
     ...base,
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+    choices: [{ index, delta, logprobs: extra.logprobs ?? null, finish_reason: extra.finish ?? null }],
     ...(includeUsage ? { usage: null } : {}),
   });
-  yield chunk({ role: "assistant", content: "" });
-  let toolIndex = 0;
+  const started = new Set<number>();
+  const toolIndex = new Map<number, number>();
+  // The first delta of each choice carries the role.
+  const opening = function* (index: number) {
+    if (started.has(index)) return;
+    started.add(index);
+    yield chunk(index, { role: "assistant", content: "" });
+  };
+  yield* opening(0);
   for await (const event of events) {
+    if (event.type === "done") {
+      if (includeUsage) yield { ...base, choices: [], usage: usageOf(event.usage) };
+      return;
+    }
+    yield* opening(event.choice);
     switch (event.type) {
       case "content":
-        yield chunk({ content: event.text });
+        yield chunk(event.choice, { content: event.text }, { logprobs: logprobsOf(event.logprobs) });
         break;
       case "reasoning":
-        yield chunk({ reasoning_content: event.text, reasoning: event.text });
+        yield chunk(event.choice, { reasoning_content: event.text, reasoning: event.text });
         break;
-      case "tool_call":
-        yield chunk({
-          tool_calls: [{ index: toolIndex++, id: event.call.id, type: "function", function: { name: event.call.name, arguments: JSON.stringify(event.call.arguments) } }],
+      case "tool_call": {
+        const index = toolIndex.get(event.choice) ?? 0;
+        toolIndex.set(event.choice, index + 1);
+        yield chunk(event.choice, {
+          tool_calls: [{ index, id: event.call.id, type: "function", function: { name: event.call.name, arguments: JSON.stringify(event.call.arguments) } }],
         });
         break;
-      case "done":
-        yield chunk({}, wireFinishReason(event.finishReason));
-        if (includeUsage) yield { ...base, choices: [], usage: usageOf(event.usage) };
-        return;
+      }
+      case "finish":
+        yield chunk(event.choice, {}, { finish: wireFinishReason(event.finishReason) });
+        break;
     }
   }
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import OpenAI from "openai";
 import { SCRIPTED } from "../../../scripts/gen-model.ts";
 import { modelsFolder } from "../../support/models.ts";
+import { expectValid } from "../../support/openai-schemas.ts";
 import { startServer, type TestServer } from "../../support/server.ts";
 
 let server: TestServer;
@@ -38,6 +39,7 @@ describe("startup and listing", () => {
     expect(byId.think!.object).toBe("model");
     expect(byId.think!.context_length).toBeGreaterThanOrEqual(4096);
     expect(byId.think!.capabilities).toEqual(expect.arrayContaining(["completion", "tools", "thinking"]));
+    expectValid("ListModelsResponse", await (await fetch(`${server.url}/v1/models`)).json());
   });
 
   test("GET /health", async () => {
@@ -48,6 +50,7 @@ describe("startup and listing", () => {
 describe("real inference", () => {
   test("a random-weight model generates text with usage and timings", async () => {
     const completion = await client.chat.completions.create({ model: "tiny", messages: user("Say something."), max_tokens: 8, temperature: 0 });
+    expectValid("CreateChatCompletionResponse", completion);
     const choice = completion.choices[0]!;
     expect(completion.object).toBe("chat.completion");
     expect(completion.model).toBe("tiny");
@@ -62,23 +65,28 @@ describe("real inference", () => {
   test("greedy decoding is deterministic", async () => {
     const ask = () => client.chat.completions.create({ model: "tiny", messages: user("Repeat after me."), max_tokens: 12, temperature: 0 });
     const [a, b] = [await ask(), await ask()];
+    expectValid("CreateChatCompletionResponse", a);
+    expectValid("CreateChatCompletionResponse", b);
     expect(a.choices[0]!.message.content).toBe(b.choices[0]!.message.content);
   });
 
   test("the scripted text model answers its exact sentence", async () => {
     const completion = await client.chat.completions.create({ model: "text", messages: user("Tell me about foxes."), temperature: 0 });
+    expectValid("CreateChatCompletionResponse", completion);
     expect(completion.choices[0]!.message.content).toBe(SCRIPTED.text.content);
     expect(completion.choices[0]!.finish_reason).toBe("stop");
   });
 
   test("stop sequences end the answer before the stop text", async () => {
     const completion = await client.chat.completions.create({ model: "text", messages: user("Foxes?"), stop: ["fox"], temperature: 0 });
+    expectValid("CreateChatCompletionResponse", completion);
     expect(completion.choices[0]!.message.content).toBe(SCRIPTED.text.content.slice(0, SCRIPTED.text.content.indexOf("fox")));
     expect(completion.choices[0]!.finish_reason).toBe("stop");
   });
 
   test("max_tokens cuts the answer with finish_reason length", async () => {
     const completion = await client.chat.completions.create({ model: "text", messages: user("Foxes?"), max_tokens: 3, temperature: 0 });
+    expectValid("CreateChatCompletionResponse", completion);
     const content = completion.choices[0]!.message.content!;
     expect(completion.choices[0]!.finish_reason).toBe("length");
     expect(completion.usage!.completion_tokens).toBe(3);
@@ -90,6 +98,7 @@ describe("real inference", () => {
 describe("reasoning", () => {
   test("thinking is separated into reasoning_content and reasoning, never left in content", async () => {
     const completion = await client.chat.completions.create({ model: "think", messages: user("Hi"), temperature: 0 });
+    expectValid("CreateChatCompletionResponse", completion);
     const message = completion.choices[0]!.message as typeof completion.choices[0]["message"] & { reasoning_content?: string; reasoning?: string };
     expect(message.content).toBe(SCRIPTED.think.content);
     expect(message.reasoning_content).toBe(SCRIPTED.think.reasoning);
@@ -105,6 +114,7 @@ describe("reasoning", () => {
     ["enable_thinking false", { enable_thinking: false }],
   ])("%s switches thinking off", async (_label, fields) => {
     const completion = await client.chat.completions.create({ model: "think", messages: user("Hi"), temperature: 0, ...(fields as object) });
+    expectValid("CreateChatCompletionResponse", completion);
     const message = completion.choices[0]!.message as { content: string | null; reasoning_content?: string };
     expect(message.content).toBe(SCRIPTED.think.content);
     expect(message.reasoning_content).toBeUndefined();
@@ -112,6 +122,7 @@ describe("reasoning", () => {
 
   test("reasoning_effort high keeps thinking on", async () => {
     const completion = await client.chat.completions.create({ model: "think", messages: user("Hi"), temperature: 0, reasoning_effort: "high" });
+    expectValid("CreateChatCompletionResponse", completion);
     expect((completion.choices[0]!.message as { reasoning_content?: string }).reasoning_content).toBe(SCRIPTED.think.reasoning);
   });
 
@@ -121,6 +132,7 @@ describe("reasoning", () => {
     let content = "";
     let contentBeforeReasoning = false;
     for await (const chunk of stream) {
+      expectValid("CreateChatCompletionStreamResponse", chunk);
       const delta = chunk.choices[0]?.delta as { content?: string | null; reasoning_content?: string } | undefined;
       if (delta?.reasoning_content) {
         if (content) contentBeforeReasoning = true;
@@ -144,6 +156,7 @@ describe("tools", () => {
 
   test("a tool call is parsed into tool_calls with JSON arguments", async () => {
     const completion = await client.chat.completions.create({ model: "tool", messages: user("Weather in Paris?"), tools, temperature: 0 });
+    expectValid("CreateChatCompletionResponse", completion);
     const choice = completion.choices[0]!;
     expect(choice.finish_reason).toBe("tool_calls");
     expect(choice.message.content).toBeNull();
@@ -160,6 +173,7 @@ describe("tools", () => {
     const calls: Array<{ index: number; id?: string; function?: { name?: string; arguments?: string } }> = [];
     let finish: string | null = null;
     for await (const chunk of stream) {
+      expectValid("CreateChatCompletionStreamResponse", chunk);
       calls.push(...(chunk.choices[0]?.delta.tool_calls ?? []));
       finish = chunk.choices[0]?.finish_reason ?? finish;
     }
@@ -180,6 +194,7 @@ describe("tools", () => {
         { role: "tool", tool_call_id: "call_abc", content: '{"temperature":21}' },
       ],
     });
+    expectValid("CreateChatCompletionResponse", completion);
     expect(completion.choices[0]!.message.content).toBe(SCRIPTED.text.content);
   });
 });
@@ -191,6 +206,7 @@ describe("streaming wire format", () => {
     expect(contentType).toStartWith("text/event-stream");
     expect(events.at(-1)).toBe("data: [DONE]");
     const chunks = events.slice(0, -1).map((e) => JSON.parse(e.replace(/^data: /, "")));
+    for (const chunk of chunks) expectValid("CreateChatCompletionStreamResponse", chunk);
     expect(chunks.every((c) => c.object === "chat.completion.chunk")).toBe(true);
     expect(chunks[0].choices[0].delta.role).toBe("assistant");
     const last = chunks.at(-2);
@@ -204,6 +220,7 @@ describe("streaming wire format", () => {
   test("without include_usage no usage chunk is sent", async () => {
     const { events } = await rawSse({ model: "text", messages: user("Foxes?"), temperature: 0 });
     const chunks = events.slice(0, -1).map((e) => JSON.parse(e.replace(/^data: /, "")));
+    for (const chunk of chunks) expectValid("CreateChatCompletionStreamResponse", chunk);
     expect(chunks.every((c) => c.choices.length === 1 && c.usage === undefined)).toBe(true);
   });
 });
@@ -256,6 +273,7 @@ describe("errors", () => {
 
   test("the server survived all of the above", async () => {
     const completion = await client.chat.completions.create({ model: "text", messages: user("Still there?"), temperature: 0 });
+    expectValid("CreateChatCompletionResponse", completion);
     expect(completion.choices[0]!.message.content).toBe(SCRIPTED.text.content);
   });
 });

@@ -9,9 +9,9 @@ async function* events(list: EngineEvent[]) {
   yield* list;
 }
 
+const finish: EngineEvent = { type: "finish", choice: 0, finishReason: "stop" };
 const done: EngineEvent = {
   type: "done",
-  finishReason: "stop",
   usage: { promptTokens: 10, completionTokens: 5, reasoningTokens: 2, cachedTokens: 4 },
   timings: { loadNs: 0, promptEvalNs: 1, evalNs: 1, totalNs: 2 },
 };
@@ -82,17 +82,57 @@ describe("request translation", () => {
 });
 
 describe("response rendering", () => {
+  test("n choices: each event lands in its own choice with its own finish_reason; logprobs are rendered", async () => {
+    const logprob = { token: "a", logprob: -0.5, bytes: [97], top: [{ token: "a", logprob: -0.5, bytes: [97] }] };
+    const completion = await collectCompletion(
+      events([
+        { type: "content", choice: 0, text: "a", logprobs: [logprob] },
+        { type: "finish", choice: 0, finishReason: "length" },
+        { type: "content", choice: 1, text: "b", logprobs: [] },
+        { type: "finish", choice: 1, finishReason: "stop" },
+        done,
+      ]),
+      "m",
+    );
+    expect(completion.choices.map((c) => [c.index, c.message.content, c.finish_reason])).toEqual([[0, "a", "length"], [1, "b", "stop"]]);
+    expect(completion.choices[0]!.logprobs).toEqual({ content: [{ token: "a", logprob: -0.5, bytes: [97], top_logprobs: [{ token: "a", logprob: -0.5, bytes: [97] }] }], refusal: null });
+  });
+
+  test("stream with n > 1: every choice opens with the role and closes with its finish_reason", async () => {
+    const chunks = [];
+    for await (const c of streamChunks(events([{ type: "content", choice: 0, text: "a" }, { type: "finish", choice: 0, finishReason: "stop" }, { type: "content", choice: 1, text: "b" }, { type: "finish", choice: 1, finishReason: "stop" }, done]), "m", false)) chunks.push(c);
+    expect(chunks.map((c) => [c.choices[0]!.index, c.choices[0]!.delta, c.choices[0]!.finish_reason])).toEqual([
+      [0, { role: "assistant", content: "" }, null],
+      [0, { content: "a" }, null],
+      [0, {}, "stop"],
+      [1, { role: "assistant", content: "" }, null],
+      [1, { content: "b" }, null],
+      [1, {}, "stop"],
+    ]);
+  });
+
+  test("tool_choice and guided_choice translate; top_logprobs without logprobs is refused", () => {
+    expect(toGenerationRequest({ ...base, tool_choice: { type: "function", function: { name: "f" } } }).toolChoice).toEqual({ name: "f" });
+    expect(toGenerationRequest({ ...base, tool_choice: "required" }).toolChoice).toBe("required");
+    expect(toGenerationRequest({ ...base, guided_choice: ["yes", "no"] }).responseFormat).toEqual({ type: "choice", choices: ["yes", "no"] });
+    expect(toGenerationRequest({ ...base, logprobs: true }).topLogprobs).toBe(0);
+    expect(toGenerationRequest({ ...base, logprobs: true, top_logprobs: 3 }).topLogprobs).toBe(3);
+    expect(toGenerationRequest({ ...base, logit_bias: { "42": -100 } }).sampling.logitBias).toEqual({ 42: -100 });
+    expect(() => toGenerationRequest({ ...base, top_logprobs: 2 })).toThrow(/top_logprobs requires logprobs/);
+  });
+
   test("non-stream: reasoning separated into reasoning_content and reasoning; usage details filled", async () => {
-    const completion = await collectCompletion(events([{ type: "reasoning", text: "hmm" }, { type: "content", text: "Hi" }, { type: "content", text: "!" }, done]), "m");
+    const completion = await collectCompletion(events([{ type: "reasoning", choice: 0, text: "hmm" }, { type: "content", choice: 0, text: "Hi" }, { type: "content", choice: 0, text: "!" }, finish, done]), "m");
     expect(completion.object).toBe("chat.completion");
     expect(completion.id).toMatch(/^chatcmpl-/);
     expect(completion.choices[0]!.message).toEqual({ role: "assistant", content: "Hi!", refusal: null, reasoning_content: "hmm", reasoning: "hmm" });
+    expect(completion.choices[0]!.logprobs).toBeNull();
     expect(completion.usage).toEqual({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 2 } });
   });
 
   test("tool calls: content null, arguments JSON-encoded, finish_reason tool_calls", async () => {
     const completion = await collectCompletion(
-      events([{ type: "tool_call", call: { id: "call_x", name: "f", arguments: { a: 1 } } }, { ...done, finishReason: "tool_calls" } as EngineEvent]),
+      events([{ type: "tool_call", choice: 0, call: { id: "call_x", name: "f", arguments: { a: 1 } } }, { type: "finish", choice: 0, finishReason: "tool_calls" }, done]),
       "m",
     );
     expect(completion.choices[0]!.message.content).toBeNull();
@@ -101,7 +141,7 @@ describe("response rendering", () => {
   });
 
   test("stream: role first, deltas, empty final delta with finish_reason, then the usage chunk only when asked", async () => {
-    const input: EngineEvent[] = [{ type: "reasoning", text: "r" }, { type: "content", text: "a" }, done];
+    const input: EngineEvent[] = [{ type: "reasoning", choice: 0, text: "r" }, { type: "content", choice: 0, text: "a" }, finish, done];
     const withUsage = [];
     for await (const c of streamChunks(events(input), "m", true)) withUsage.push(c);
     expect(withUsage.map((c) => c.choices[0]?.delta)).toEqual([{ role: "assistant", content: "" }, { reasoning_content: "r", reasoning: "r" }, { content: "a" }, {}, undefined]);

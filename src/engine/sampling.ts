@@ -1,0 +1,32 @@
+import { TokenBias, type LlamaModel, type LLamaChatGenerateResponseOptions } from "node-llama-cpp";
+import { InvalidRequestError, type SamplingOptions } from "./types.ts";
+
+type ChatSampling = Pick<LLamaChatGenerateResponseOptions, "temperature" | "topP" | "topK" | "minP" | "seed" | "repeatPenalty" | "tokenBias">;
+
+/** Neutral sampling options → node-llama-cpp's, validated against the model (token ids exist). */
+export function toChatSampling(model: LlamaModel, s: SamplingOptions): ChatSampling {
+  const penalize = s.repeatPenalty !== undefined || s.presencePenalty !== undefined || s.frequencyPenalty !== undefined;
+  return {
+    temperature: s.temperature,
+    topP: s.topP,
+    topK: s.topK,
+    minP: s.minP,
+    seed: s.seed,
+    repeatPenalty: penalize ? { penalty: s.repeatPenalty, presencePenalty: s.presencePenalty, frequencyPenalty: s.frequencyPenalty } : undefined,
+    tokenBias: s.logitBias ? tokenBias(model, s.logitBias) : undefined,
+  };
+}
+
+/** OpenAI semantics: the bias is added to the logit; -100 and below ban the token outright. */
+function tokenBias(model: LlamaModel, bias: Record<number, number>): TokenBias {
+  const result = new TokenBias(model.tokenizer);
+  const vocabularySize = model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? Infinity;
+  for (const [id, value] of Object.entries(bias)) {
+    const token = Number(id);
+    if (!Number.isInteger(token) || token < 0 || token >= vocabularySize) {
+      throw new InvalidRequestError(`logit_bias: ${id} is not a token id of this model (0..${vocabularySize - 1})`, `logit_bias.${id}`);
+    }
+    result.set(token as never, value <= -100 ? "never" : { logit: value });
+  }
+  return result;
+}
