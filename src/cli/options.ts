@@ -12,6 +12,7 @@ export interface ServeOptions {
   /** undefined = the cores node-llama-cpp reports for math, decided once the runtime is loaded */
   threads?: number;
   gpu: GpuChoice;
+  maxQueue: number;
 }
 
 interface OptionSpec {
@@ -29,6 +30,12 @@ export class UsageError extends Error {}
 function positiveInt(raw: string, source: string): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${source} must be a positive integer, got "${raw}"`);
+  return n;
+}
+
+function nonNegativeInt(raw: string, source: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${source} must be a non-negative integer, got "${raw}"`);
   return n;
 }
 
@@ -51,6 +58,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: "parallel", flag: "parallel", env: "HEARTH_PARALLEL", placeholder: "N", default: "4", help: "sequences decoded in parallel per loaded model", parse: positiveInt },
   { key: "threads", flag: "threads", env: "HEARTH_THREADS", placeholder: "N", default: "math cores", help: "CPU threads for inference (default: the cores llama.cpp uses for math)", parse: positiveInt },
   { key: "gpu", flag: "gpu", env: "HEARTH_GPU", placeholder: "KIND", default: "auto", help: "auto | cuda | metal | vulkan | cpu", parse: gpu },
+  { key: "maxQueue", flag: "max-queue", env: "HEARTH_MAX_QUEUE", placeholder: "N", default: "512", help: "requests waiting for a free sequence before new ones get 503", parse: nonNegativeInt },
 ];
 
 /** Flags win over environment variables, which win over defaults. */

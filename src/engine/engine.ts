@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
 import {
   LlamaChat,
   TokenMeter,
@@ -16,7 +16,7 @@ import { grammarFor } from "./grammar.ts";
 import { toChatHistory } from "./history.ts";
 import { measureLogprobs } from "./logprobs.ts";
 import type { ModelPool, SequenceLease } from "./model-pool.ts";
-import { toChatSampling } from "./sampling.ts";
+import { choiceSeed, toLlamaSampling } from "./sampling.ts";
 import { CancelledError, InvalidRequestError, type EngineEvent, type FinishReason, type GenerationRequest } from "./types.ts";
 
 export interface StartedGeneration {
@@ -97,8 +97,11 @@ export class Engine {
 
     (async () => {
       let reasoningTokens = 0;
+      // Without a seed node-llama-cpp seeds from the clock's second, which would make the n choices
+      // (and requests within the same second) identical.
+      const baseSeed = request.sampling.seed ?? randomInt(2 ** 31);
       for (let choice = 0; choice < request.n && !abort.signal.aborted; choice++) {
-        const outcome = await this.generateChoice(lease, request, plan, choice, channel, abort.signal, timing);
+        const outcome = await this.generateChoice(lease, request, plan, choice, channel, abort.signal, timing, baseSeed);
         reasoningTokens += outcome.reasoningTokens;
         channel.push({ type: "finish", choice, finishReason: outcome.finishReason });
       }
@@ -147,6 +150,7 @@ export class Engine {
     channel: Channel<EngineEvent>,
     signal: AbortSignal,
     timing: { firstTokenAt?: bigint; firstChoiceInputTokens?: number },
+    baseSeed: number,
   ): Promise<ChoiceOutcome> {
     const model = lease.loaded.model;
     const chat = new LlamaChat({ contextSequence: lease.sequence, chatWrapper: plan.wrapper });
@@ -160,8 +164,7 @@ export class Engine {
     let contentStarted = false;
     let sawReasoning = false;
     let calledTools = false;
-    // n > 1 must give distinct samples: each choice gets its own seed, reproducible from the request's.
-    const sampling = toChatSampling(model, { ...request.sampling, seed: request.sampling.seed === undefined ? undefined : request.sampling.seed + choice });
+    const sampling = toLlamaSampling(model, { ...request.sampling, seed: choiceSeed(baseSeed, choice) });
 
     try {
       const result = await chat.generateResponse(plan.history, {

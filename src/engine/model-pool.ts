@@ -1,12 +1,14 @@
 import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
 import { resolveChatWrapper } from "node-llama-cpp";
 import type { ModelInfo } from "../models/catalog.ts";
-import { CancelledError } from "./types.ts";
+import { CancelledError, ServerBusyError } from "./types.ts";
 
 export interface PoolOptions {
   contextSize: number;
   parallel: number;
   threads: number;
+  /** requests allowed to wait for a sequence; more are refused with ServerBusyError */
+  maxQueue: number;
 }
 
 /** A sequence borrowed from a loaded model for one request; release() returns it. */
@@ -30,6 +32,7 @@ export class LoadedModel {
     readonly context: LlamaContext,
     sequences: LlamaContextSequence[],
     private readonly threads: number,
+    private readonly maxQueue: number,
   ) {
     this.free = sequences;
   }
@@ -78,6 +81,7 @@ export class LoadedModel {
   acquire(signal?: AbortSignal): Promise<LlamaContextSequence> {
     const seq = this.free.pop();
     if (seq) return Promise.resolve(seq);
+    if (this.waiters.length >= this.maxQueue) return Promise.reject(new ServerBusyError());
     return new Promise((resolve, reject) => {
       const waiter = (s: LlamaContextSequence) => resolve(s);
       this.waiters.push(waiter);
@@ -144,7 +148,7 @@ export class ModelPool {
         threads: this.options.threads,
       });
       const sequences = Array.from({ length: this.options.parallel }, () => context.getSequence());
-      return new LoadedModel(info, model, context, sequences, this.options.threads);
+      return new LoadedModel(info, model, context, sequences, this.options.threads, this.options.maxQueue);
     } catch (err) {
       await model.dispose();
       throw err;

@@ -1,10 +1,10 @@
 import { TokenBias, type LlamaModel, type LLamaChatGenerateResponseOptions } from "node-llama-cpp";
 import { InvalidRequestError, type SamplingOptions } from "./types.ts";
 
-type ChatSampling = Pick<LLamaChatGenerateResponseOptions, "temperature" | "topP" | "topK" | "minP" | "seed" | "repeatPenalty" | "tokenBias">;
+type LlamaSampling = Pick<LLamaChatGenerateResponseOptions, "temperature" | "topP" | "topK" | "minP" | "seed" | "repeatPenalty" | "tokenBias">;
 
 /** Neutral sampling options → node-llama-cpp's, validated against the model (token ids exist). */
-export function toChatSampling(model: LlamaModel, s: SamplingOptions): ChatSampling {
+export function toLlamaSampling(model: LlamaModel, s: SamplingOptions): LlamaSampling {
   const penalize = s.repeatPenalty !== undefined || s.presencePenalty !== undefined || s.frequencyPenalty !== undefined;
   return {
     temperature: s.temperature,
@@ -29,4 +29,9 @@ function tokenBias(model: LlamaModel, bias: Record<number, number>): TokenBias {
     result.set(token as never, value <= -100 ? "never" : { logit: value });
   }
   return result;
+}
+
+/** Each of n choices samples with its own seed, reproducible from the request's (wrapped to 32 bits). */
+export function choiceSeed(base: number, choice: number): number {
+  return (((base + choice) % 2 ** 32) + 2 ** 32) % 2 ** 32;
 }

@@ -111,3 +111,10 @@ export class CancelledError extends Error {
     super("the client cancelled the request");
   }
 }
+
+/** Every sequence is busy and the wait queue is full: the client should retry later. */
+export class ServerBusyError extends Error {
+  constructor(readonly retryAfterSeconds = 1) {
+    super("server busy, please try again. maximum pending requests exceeded");
+  }
+}

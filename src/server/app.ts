@@ -1,11 +1,23 @@
 import { Elysia, t } from "elysia";
+import { openaiError } from "../api/openai/errors.ts";
 import { openaiRoutes } from "../api/openai/routes.ts";
 import type { Engine } from "../engine/engine.ts";
 import { docs } from "./docs.ts";
 import { ROUTE_CONFIG } from "./elysia-config.ts";
 
+/** Requests larger than this are refused with a 413 in the API's error shape. */
+export const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** Bun's own cut-off, above ours, for bodies without Content-Length (it answers an empty 413). */
+export const BUN_BODY_LIMIT = MAX_BODY_BYTES + 1024 * 1024;
+
 export function createApp(engine: Engine) {
   return new Elysia(ROUTE_CONFIG)
+    .onRequest(({ request }) => {
+      const length = Number(request.headers.get("content-length") ?? 0);
+      if (length > MAX_BODY_BYTES) {
+        return openaiError(413, `The request body is ${length} bytes; the limit is ${MAX_BODY_BYTES} bytes.`, null, "request_too_large");
+      }
+    })
     .use(docs())
     .get("/health", () => ({ status: "ok" as const }), {
       response: { 200: t.Object({ status: t.Literal("ok") }) },

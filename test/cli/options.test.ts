@@ -3,15 +3,15 @@ import { resolveServeOptions, serveHelp, SERVE_OPTIONS, UsageError } from "../..
 
 describe("serve options", () => {
   test("defaults apply when neither flag nor env is given; threads stay unset for the runtime to decide", () => {
-    expect(resolveServeOptions([], {})).toEqual({ host: "127.0.0.1", port: 11435, models: "./models", ctxSize: 4096, parallel: 4, gpu: "auto" });
+    expect(resolveServeOptions([], {})).toEqual({ host: "127.0.0.1", port: 11435, models: "./models", ctxSize: 4096, parallel: 4, gpu: "auto", maxQueue: 512 });
   });
 
   test("environment variables override defaults and flags override environment variables", () => {
     const env = { HEARTH_PORT: "9000", HEARTH_HOST: "0.0.0.0", HEARTH_THREADS: "3", HEARTH_GPU: "vulkan" };
     const fromEnv = resolveServeOptions([], env);
     expect(fromEnv).toMatchObject({ port: 9000, host: "0.0.0.0", threads: 3, gpu: "vulkan" });
-    const fromFlags = resolveServeOptions(["--port", "9100", "--threads", "1", "--gpu", "cpu", "--ctx-size", "2048", "--parallel", "2", "--models", "/m"], env);
-    expect(fromFlags).toEqual({ host: "0.0.0.0", port: 9100, threads: 1, gpu: "cpu", ctxSize: 2048, parallel: 2, models: "/m" });
+    const fromFlags = resolveServeOptions(["--port", "9100", "--threads", "1", "--gpu", "cpu", "--ctx-size", "2048", "--parallel", "2", "--models", "/m", "--max-queue", "0"], env);
+    expect(fromFlags).toEqual({ host: "0.0.0.0", port: 9100, threads: 1, gpu: "cpu", ctxSize: 2048, parallel: 2, models: "/m", maxQueue: 0 });
   });
 
   test("bad values name the flag or variable that carried them", () => {

@@ -1,15 +1,15 @@
 import { ModelNotFoundError } from "../../models/catalog.ts";
-import { CancelledError, InvalidRequestError } from "../../engine/types.ts";
+import { CancelledError, InvalidRequestError, ServerBusyError } from "../../engine/types.ts";
 import { validationDetail } from "../validation.ts";
 
 export interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
 }
 
-export function openaiError(status: number, message: string, param: string | null = null, code: string | null = null): Response {
+export function openaiError(status: number, message: string, param: string | null = null, code: string | null = null, headers?: HeadersInit): Response {
   const type = status === 401 ? "authentication_error" : status >= 500 ? "server_error" : "invalid_request_error";
   const body: OpenAIErrorBody = { error: { message, type, param, code } };
-  return Response.json(body, { status });
+  return Response.json(body, { status, headers });
 }
 
 /** Every failure the OpenAI routes can meet, in OpenAI's own error shape. */
@@ -21,6 +21,9 @@ export function toOpenAIErrorResponse(code: string | number, error: unknown): Re
   if (code === "PARSE") return openaiError(400, "The request body is not valid JSON.", null, "invalid_json");
   if (error instanceof ModelNotFoundError) return openaiError(404, `The model '${error.model}' does not exist.`, "model", "model_not_found");
   if (error instanceof InvalidRequestError) return openaiError(400, error.message, error.param ?? null, error.code ?? null);
+  if (error instanceof ServerBusyError) {
+    return openaiError(503, "The server is over capacity: every sequence is busy and the queue is full. Retry later.", null, "server_busy", { "retry-after": String(error.retryAfterSeconds) });
+  }
   // nginx's "client closed request": nobody reads it, but access logs should not call it a fault.
   if (error instanceof CancelledError) return openaiError(499, error.message, null, "cancelled");
   console.error("hearth: internal error:", error);

@@ -2,6 +2,8 @@ import { Elysia, t } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
 import type { ModelInfo } from "../../models/catalog.ts";
 import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
+import { completionsRoutes } from "./completions.ts";
+import { embeddingsRoutes } from "./embeddings.ts";
 import { toOpenAIErrorResponse } from "./errors.ts";
 import { ChatCompletion, ChatCompletionRequest, Model, ModelList, OpenAIError, type ChatCompletionRequestT, type ModelT } from "./schemas.ts";
 import { collectCompletion, streamChunks, toGenerationRequest } from "./translate.ts";
@@ -47,5 +49,7 @@ export function openaiRoutes(engine: Engine) {
       params: t.Object({ model: t.String({ description: "A model name; names with a folder part are URL-encoded" }) }),
       response: { 200: Model, 404: OpenAIError },
       detail: { summary: "Describe one model" },
-    });
+    })
+    .use(completionsRoutes(engine))
+    .use(embeddingsRoutes(engine));
 }

@@ -8,7 +8,7 @@ import { startServer, type TestServer } from "../../support/server.ts";
 let server: TestServer;
 
 beforeAll(async () => {
-  server = await startServer({ models: await modelsFolder(["tiny"]), args: ["--parallel", "1", "--ctx-size", "32768"] });
+  server = await startServer({ models: await modelsFolder(["tiny"]), args: ["--parallel", "1", "--ctx-size", "32768", "--max-queue", "1"] });
 });
 
 afterAll(async () => {
@@ -55,4 +55,43 @@ test("a client that hangs up on a non-streamed request frees its sequence too", 
   controller.abort();
   expect((await pending).name).toBe("AbortError");
   expect(await quickAnswerMs()).toBeLessThan(5000);
+});
+
+test("past the queue bound a request gets 503 with Retry-After; the queued one runs once the sequence frees", async () => {
+  const controller = new AbortController();
+  const busy = await fetch(`${server.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ ...longRequest, stream: true }),
+    signal: controller.signal,
+  });
+  const reader = busy.body!.getReader();
+  await reader.read();
+  const queued = quickAnswerMs();
+  // Give the queued request time to reach the queue before the one that must overflow it.
+  await Bun.sleep(1000);
+  const refused = await fetch(`${server.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "tiny", messages: [{ role: "user", content: "hi" }], max_tokens: 4 }),
+  });
+  expect(refused.status).toBe(503);
+  expect(refused.headers.get("retry-after")).toBe("1");
+  expect((await refused.json()).error).toMatchObject({ type: "server_error", code: "server_busy" });
+  // Cancelling through the reader also keeps it referenced until now: a collected stream would
+  // close the connection and free the sequence early.
+  await reader.cancel();
+  controller.abort();
+  expect(await queued).toBeLessThan(5000);
+});
+
+test("a body over the limit is a 413 in OpenAI's error shape", async () => {
+  const res = await fetch(`${server.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    // Over Hearth's 32 MiB limit but under Bun's own cut-off, which would answer with an empty body.
+    body: JSON.stringify({ model: "tiny", messages: [{ role: "user", content: "x".repeat(32.5 * 1024 * 1024) }] }),
+  });
+  expect(res.status).toBe(413);
+  expect((await res.json()).error).toMatchObject({ type: "invalid_request_error", code: "request_too_large" });
 });

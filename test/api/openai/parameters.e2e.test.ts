@@ -59,6 +59,11 @@ describe("sampling", () => {
     expect(completion.usage!.completion_tokens).toBeGreaterThan(10);
   });
 
+  test("n choices differ without a seed too", async () => {
+    const completion = await ask({ n: 3, temperature: 1.2, max_tokens: 10 });
+    expect(new Set(completion.choices.map((c) => c.message.content)).size).toBe(3);
+  });
+
   test("n above 8 is a 400 naming n", async () => {
     const err = await ask({ n: 9 }).catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
@@ -224,6 +229,13 @@ describe("tool_choice", () => {
 });
 
 describe("limits and reasoning", () => {
+  test("max_tokens beyond the remaining context is clamped to it and ends with length", async () => {
+    // JSON mode keeps the random model from ever choosing its end token.
+    const completion = await ask({ messages: user("hi"), max_tokens: 100_000, response_format: { type: "json_object" } });
+    expect(completion.choices[0]!.finish_reason).toBe("length");
+    expect(completion.usage!.prompt_tokens + completion.usage!.completion_tokens).toBe(2048);
+  });
+
   test("max_completion_tokens wins over max_tokens and counts reasoning tokens", async () => {
     const completion = await ask({ model: "think", messages: user("Hi"), max_tokens: 100, max_completion_tokens: 3 });
     const choice = completion.choices[0]!;

@@ -1,0 +1,307 @@
+import { randomInt } from "node:crypto";
+import { LlamaCompletion, LlamaVocabularyType, TokenMeter, type LlamaCompletionGenerationOptions, type LlamaModel, type Token } from "node-llama-cpp";
+import type { ModelCatalog, ModelInfo } from "../models/catalog.ts";
+import { Channel } from "./channel.ts";
+import { measureLogprobs } from "./logprobs.ts";
+import type { ModelPool, SequenceLease } from "./model-pool.ts";
+import { choiceSeed, toLlamaSampling } from "./sampling.ts";
+import { checkTokenIds } from "./token-ids.ts";
+import { CancelledError, InvalidRequestError, type EngineEvent, type FinishReason, type SamplingOptions, type TokenLogprob } from "./types.ts";
+
+/** A raw prompt: text (special tokens such as `<|im_start|>` are parsed) or token ids of the model's vocabulary. */
+export type TextPrompt = string | number[];
+
+export interface TextCompletionRequest {
+  model: string;
+  prompts: TextPrompt[];
+  /** fill-in-the-middle: the text the completion must lead into (models with the "insert" capability) */
+  suffix?: string;
+  /** completions per prompt; choice index = prompt index × n + i */
+  n: number;
+  /** each choice's text starts with its prompt (with the prompt's logprobs when those are asked for) */
+  echo: boolean;
+  /** 0 generates nothing: with echo and logprobs that scores the prompt alone */
+  maxTokens: number;
+  stop: string[];
+  sampling: SamplingOptions;
+  /** undefined: no logprobs; a number: logprobs with that many alternatives per token */
+  topLogprobs?: number;
+  signal?: AbortSignal;
+}
+
+/** An echoed prompt's first token, when nothing precedes it, has no probability (OpenAI's legacy logprobs say null). */
+export interface UnscoredToken {
+  token: string;
+  logprob: null;
+  bytes: number[];
+  top: null;
+}
+
+export type TextCompletionEvent =
+  | Exclude<EngineEvent, { type: "content" }>
+  | { type: "content"; choice: number; text: string; logprobs?: Array<TokenLogprob | UnscoredToken> };
+
+export interface StartedTextCompletion {
+  model: ModelInfo;
+  /** each prompt as text (token prompts detokenized), in request order */
+  promptTexts: string[];
+  events: AsyncIterable<TextCompletionEvent>;
+}
+
+interface PromptPlan {
+  text: string;
+  /** the prompt's tokens (the prefix, for fill-in-the-middle) */
+  tokens: Token[];
+  suffix?: Token[];
+  /** everything the sequence holds before the first generated token */
+  input: Token[];
+  /** where tokens[0] sits in input */
+  at: number;
+  maxTokens: number;
+}
+
+interface RunStats {
+  completionTokens: number;
+  firstTokenAt?: bigint;
+}
+
+type Sampling = ReturnType<typeof toLlamaSampling>;
+
+/**
+ * Legacy text completion: the raw prompt, no chat template. Like Engine.start, start() does all
+ * that can fail with a client error (unknown model, bad token ids, prompt too long) before the
+ * first event; the choices are then generated one after another on one leased sequence, so the
+ * prompt is evaluated once and its cache serves every choice.
+ */
+export class TextCompletions {
+  constructor(readonly catalog: ModelCatalog, readonly pool: ModelPool) {}
+
+  async start(request: TextCompletionRequest): Promise<StartedTextCompletion> {
+    const info = await this.catalog.get(request.model);
+    if (!info.capabilities.includes("completion")) {
+      throw new InvalidRequestError(`model "${request.model}" does not support text generation`, "model");
+    }
+    if (request.suffix !== undefined && !info.capabilities.includes("insert")) {
+      throw new InvalidRequestError(`model "${request.model}" has no fill-in-the-middle tokens (capability "insert"), so suffix cannot be used`, "suffix");
+    }
+    const startedAt = process.hrtime.bigint();
+    const lease = await this.pool.lease(info, request.signal);
+    try {
+      const model = lease.loaded.model;
+      const sampling = toLlamaSampling(model, request.sampling);
+      const suffix = request.suffix === undefined ? undefined : model.tokenize(request.suffix, true);
+      const plans = request.prompts.map((prompt, i) => plan(lease, request, prompt, suffix, request.prompts.length > 1 ? `prompt[${i}]` : "prompt"));
+      return { model: info, promptTexts: plans.map((p) => p.text), events: this.run(lease, request, plans, sampling, startedAt) };
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
+  }
+
+  private run(lease: SequenceLease, request: TextCompletionRequest, plans: PromptPlan[], sampling: Sampling, startedAt: bigint): AsyncIterable<TextCompletionEvent> {
+    const channel = new Channel<TextCompletionEvent>();
+    const abort = new AbortController();
+    const onClientAbort = () => abort.abort();
+    request.signal?.addEventListener("abort", onClientAbort, { once: true });
+    // Without a seed node-llama-cpp seeds from the clock's second: n choices would all be identical.
+    const baseSeed = request.sampling.seed ?? randomInt(2 ** 31);
+    const stats: RunStats = { completionTokens: 0 };
+    // Measured before generation: the first choice of each prompt reuses what the sequence already holds.
+    let cachedTokens = 0;
+
+    (async () => {
+      for (let choice = 0; choice < plans.length * request.n && !abort.signal.aborted; choice++) {
+        const promptPlan = plans[Math.floor(choice / request.n)]!;
+        if (choice % request.n === 0) {
+          cachedTokens += Math.min(lease.sequence.compareContextTokens(promptPlan.input).firstDifferentIndex, promptPlan.input.length - 1);
+        }
+        const choiceSampling = { ...sampling, seed: choiceSeed(baseSeed, choice) };
+        const finishReason = await generateChoice(lease, request, promptPlan, choice, choiceSampling, channel, abort.signal, stats);
+        channel.push({ type: "finish", choice, finishReason });
+      }
+      const now = process.hrtime.bigint();
+      const firstAt = stats.firstTokenAt ?? now;
+      channel.push({
+        type: "done",
+        usage: {
+          promptTokens: plans.reduce((sum, p) => sum + p.input.length, 0),
+          completionTokens: stats.completionTokens,
+          reasoningTokens: 0,
+          cachedTokens,
+        },
+        timings: {
+          loadNs: lease.loadNs,
+          promptEvalNs: Math.max(0, Number(firstAt - startedAt) - lease.loadNs),
+          evalNs: Number(now - firstAt),
+          totalNs: Number(now - startedAt),
+        },
+      });
+      channel.close();
+    })()
+      .catch((err) => channel.fail(abort.signal.aborted ? new CancelledError() : err))
+      .finally(() => {
+        request.signal?.removeEventListener("abort", onClientAbort);
+        lease.release();
+      });
+
+    return (async function* () {
+      try {
+        yield* channel;
+      } finally {
+        // A consumer that stops reading (client gone) cancels the generation.
+        abort.abort();
+      }
+    })();
+  }
+}
+
+/** Tokenizes one prompt and lays out what the sequence will hold; a prompt that does not fit is refused, never truncated. */
+function plan(lease: SequenceLease, request: TextCompletionRequest, prompt: TextPrompt, suffix: Token[] | undefined, param: string): PromptPlan {
+  const model = lease.loaded.model;
+  const tokens = typeof prompt === "string" ? model.tokenize(prompt, true) : checkTokenIds(model, prompt, param);
+  const text = typeof prompt === "string" ? prompt : model.detokenize(tokens, true);
+  const layout = suffix === undefined ? plainLayout(model, tokens, param) : infillLayout(model, tokens, suffix);
+  const contextSize = lease.loaded.contextSize;
+  if (layout.input.length >= contextSize) {
+    throw new InvalidRequestError(
+      `This model's maximum context length is ${contextSize} tokens, but ${param} is ${layout.input.length} tokens long.`,
+      param,
+      "context_length_exceeded",
+    );
+  }
+  return { text, tokens, suffix, ...layout, maxTokens: Math.min(request.maxTokens, contextSize - layout.input.length) };
+}
+
+/** node-llama-cpp's rule (tokenizerUtils, not exported) for the token LlamaCompletion puts before the input. */
+function beginningToken(model: LlamaModel): Token | null {
+  switch (model.vocabularyType) {
+    case LlamaVocabularyType.rwkv:
+    case LlamaVocabularyType.ugm:
+      return null;
+    case LlamaVocabularyType.wpm:
+      return model.tokens.bos;
+    default:
+      return model.tokens.shouldPrependBosToken ? model.tokens.bos : null;
+  }
+}
+
+function plainLayout(model: LlamaModel, tokens: Token[], param: string): Pick<PromptPlan, "input" | "at"> {
+  const head = beginningToken(model);
+  if (head !== null) return { input: [head, ...tokens], at: 1 };
+  if (tokens.length > 0) return { input: tokens, at: 0 };
+  // An empty prompt starts a new document, as OpenAI's default prompt <|endoftext|> does.
+  const documentStart = model.tokens.bos ?? model.tokens.eos;
+  if (documentStart === null) throw new InvalidRequestError(`${param} is empty and this model has no token that starts a document`, param);
+  return { input: [documentStart], at: 1 };
+}
+
+/** The layout LlamaCompletion.generateInfillCompletion builds: prefix-suffix-middle, or suffix-prefix without a middle token. */
+function infillLayout(model: LlamaModel, prefix: Token[], suffix: Token[]): Pick<PromptPlan, "input" | "at"> {
+  const { prefix: pre, suffix: suf, middle: mid } = model.tokens.infill;
+  if (pre === null || suf === null) throw new InvalidRequestError("this model has no fill-in-the-middle tokens, so suffix cannot be used", "suffix");
+  const head = beginningToken(model);
+  const start = head === null ? [] : [head];
+  if (mid !== null) return { input: [...start, pre, ...prefix, suf, ...suffix, mid], at: start.length + 1 };
+  return { input: [...start, suf, ...suffix, pre, ...prefix], at: start.length + suffix.length + 2 };
+}
+
+async function generateChoice(
+  lease: SequenceLease,
+  request: TextCompletionRequest,
+  promptPlan: PromptPlan,
+  choice: number,
+  sampling: Sampling,
+  channel: Channel<TextCompletionEvent>,
+  signal: AbortSignal,
+  stats: RunStats,
+): Promise<FinishReason> {
+  const sequence = lease.sequence;
+  const wantLogprobs = request.topLogprobs !== undefined;
+  // With logprobs, text waits for them: they are measured once the choice is complete.
+  const chunks: Array<{ text: string; tokens: Token[] }> = [];
+  const generated: Token[] = [];
+  let chunkStart = 0;
+  if (request.echo && !wantLogprobs) channel.push({ type: "content", choice, text: promptPlan.text });
+
+  let stopReason = "maxTokens";
+  if (promptPlan.maxTokens > 0) {
+    const meterBefore = sequence.tokenMeter.getState();
+    const options: LlamaCompletionGenerationOptions = {
+      ...sampling,
+      // OpenAI's penalties count every token generated so far, newlines included.
+      repeatPenalty: sampling.repeatPenalty && { ...sampling.repeatPenalty, lastTokens: promptPlan.maxTokens, penalizeNewLine: true },
+      signal,
+      stopOnAbortSignal: true,
+      maxTokens: promptPlan.maxTokens,
+      customStopTriggers: request.stop.length > 0 ? request.stop : undefined,
+      // The prompt was checked to fit: node-llama-cpp would otherwise drop its start to keep 10% of the context free.
+      contextShiftSize: 0,
+      disableContextShift: true,
+      onToken: (tokens) => {
+        stats.firstTokenAt ??= process.hrtime.bigint();
+        generated.push(...tokens);
+      },
+      // node-llama-cpp reports each text chunk right after the tokens it decodes.
+      onTextChunk: (text) => {
+        const tokens = generated.slice(chunkStart);
+        chunkStart = generated.length;
+        if (wantLogprobs) chunks.push({ text, tokens });
+        else if (text) channel.push({ type: "content", choice, text });
+      },
+    };
+    const completion = new LlamaCompletion({ contextSequence: sequence });
+    try {
+      // Both calls put the beginning token in front of the input themselves.
+      const result = promptPlan.suffix !== undefined
+        ? await completion.generateInfillCompletionWithMeta(promptPlan.tokens, promptPlan.suffix, options)
+        : await completion.generateCompletionWithMeta(beginningToken(lease.loaded.model) === null ? promptPlan.input : promptPlan.input.slice(1), options);
+      stopReason = result.metadata.stopReason;
+    } finally {
+      completion.dispose({ disposeSequence: false });
+    }
+    stats.completionTokens += TokenMeter.diff(sequence.tokenMeter.getState(), meterBefore).usedOutputTokens;
+  }
+
+  if (wantLogprobs && !signal.aborted) await emitWithLogprobs(lease, request, promptPlan, choice, chunks, generated, channel);
+  return stopReason === "maxTokens" ? "length" : stopReason === "abort" ? "cancelled" : "stop";
+}
+
+/**
+ * Scores the echoed prompt (when asked) and the completion in one pass from the first prompt token
+ * that has something before it, then sends the held-back text with each token's logprobs.
+ */
+async function emitWithLogprobs(
+  lease: SequenceLease,
+  request: TextCompletionRequest,
+  promptPlan: PromptPlan,
+  choice: number,
+  chunks: Array<{ text: string; tokens: Token[] }>,
+  generated: Token[],
+  channel: Channel<TextCompletionEvent>,
+): Promise<void> {
+  const { sequence, loaded } = lease;
+  const { input, at, tokens } = promptPlan;
+  const from = request.echo ? Math.max(at, 1) : input.length;
+  // With max_tokens 0 nothing was generated, so the tokens before `from` may not be in the sequence yet.
+  await sequence.adaptStateToTokens(input.slice(0, from), false);
+  const missing = input.slice(sequence.nextTokenIndex, from);
+  if (missing.length > 0) await sequence.evaluateWithoutGeneratingNewTokens(missing);
+  const measured = await measureLogprobs(sequence, loaded.model, from, [...input.slice(from), ...generated], request.topLogprobs!);
+
+  if (request.echo) {
+    const unscored: UnscoredToken[] = at < from ? [unscoredToken(loaded.model, tokens[0]!)] : [];
+    const scored = measured.slice(Math.max(at, from) - from, at + tokens.length - from);
+    channel.push({ type: "content", choice, text: promptPlan.text, logprobs: [...unscored, ...scored] });
+  }
+  let cursor = input.length - from;
+  for (const chunk of chunks) {
+    const logprobs = measured.slice(cursor, cursor + chunk.tokens.length);
+    cursor += chunk.tokens.length;
+    if (chunk.text || logprobs.length > 0) channel.push({ type: "content", choice, text: chunk.text, logprobs });
+  }
+}
+
+function unscoredToken(model: LlamaModel, token: Token): UnscoredToken {
+  const text = model.detokenize([token], true);
+  return { token: text, logprob: null, bytes: [...Buffer.from(text, "utf8")], top: null };
+}
