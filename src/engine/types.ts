@@ -118,3 +118,10 @@ export class ServerBusyError extends Error {
     super("server busy, please try again. maximum pending requests exceeded");
   }
 }
+
+/** No route matches the request's method and path. */
+export class RouteNotFoundError extends Error {
+  constructor() {
+    super("no such route");
+  }
+}

@@ -27,6 +27,7 @@ export function docs() {
           },
           tags: [
             { name: "OpenAI", description: "OpenAI-compatible API" },
+            { name: "Ollama", description: "Ollama-compatible API" },
             { name: "Server", description: "Health and documentation" },
           ],
         },

@@ -27,6 +27,29 @@ function convertNullable(node: unknown): unknown {
 const mapValues = (object: unknown, fn: (value: unknown) => unknown) =>
   Object.fromEntries(Object.entries(object as Record<string, unknown>).map(([key, value]) => [key, fn(value)]));
 
+const orNull = (schema: unknown) => ({ anyOf: [schema, { type: "null" }] });
+
+/**
+ * Where the spec contradicts itself or OpenAI's own API, and Hearth follows the API:
+ * - the legacy completion's logprobs with `echo`: the first prompt token has nothing before it,
+ *   so its `token_logprobs`/`top_logprobs` entry is null (as OpenAI's API returns), though the
+ *   list items are typed number/object;
+ * - streamed completions: the description says "both the streamed and non-streamed response
+ *   objects share the same shape", but chunks carry `finish_reason: null` until a choice ends and,
+ *   per `stream_options.include_usage`'s own text, `usage: null` on all but the last chunk. So
+ *   CreateCompletionStreamResponse is that shape with those two fields nullable.
+ */
+function withErrata(components: Record<string, any>): Record<string, any> {
+  const completion = structuredClone(components.CreateCompletionResponse);
+  const logprobs = completion.properties.choices.items.properties.logprobs.anyOf[0].properties;
+  logprobs.token_logprobs.items = orNull(logprobs.token_logprobs.items);
+  logprobs.top_logprobs.items = orNull(logprobs.top_logprobs.items);
+  const stream = structuredClone(completion);
+  stream.properties.choices.items.properties.finish_reason = orNull(stream.properties.choices.items.properties.finish_reason);
+  stream.properties.usage = orNull(stream.properties.usage);
+  return { ...components, CreateCompletionResponse: completion, CreateCompletionStreamResponse: stream };
+}
+
 function vendorKeywords(node: unknown, into: Set<string>) {
   if (Array.isArray(node)) {
     for (const item of node) vendorKeywords(item, into);
@@ -52,14 +75,16 @@ function createAjv() {
   const annotations = new Set(["example", "components"]);
   vendorKeywords(schemas.components, annotations);
   ajv.addVocabulary([...annotations]);
-  ajv.addSchema({ $id: "openai", components: { schemas: mapValues(schemas.components.schemas, convertNullable) } }, undefined, undefined, false);
+  ajv.addSchema({ $id: "openai", components: { schemas: withErrata(mapValues(schemas.components.schemas, convertNullable)) } }, undefined, undefined, false);
   return ajv;
 }
 
-let ajv: ReturnType<typeof createAjv> | undefined;
-const validators = new Map<RootSchema, ValidateFunction>();
+type SchemaName = RootSchema | "CreateCompletionStreamResponse";
 
-function validator(name: RootSchema): ValidateFunction {
+let ajv: ReturnType<typeof createAjv> | undefined;
+const validators = new Map<SchemaName, ValidateFunction>();
+
+function validator(name: SchemaName): ValidateFunction {
   let validate = validators.get(name);
   if (!validate) {
     ajv ??= createAjv();
@@ -76,7 +101,7 @@ const detail = (e: ErrorObject) => (e.keyword === "enum" ? ` ${JSON.stringify(e.
 const formatErrors = (errors: ErrorObject[]) => errors.map((e) => `  ${e.instancePath || "(root)"} ${e.message}${detail(e)}`).join("\n");
 
 /** Throws, listing ajv's errors (instance path and message), when `value` does not match OpenAI's schema `name`. */
-export function expectValid(name: RootSchema, value: unknown): void {
+export function expectValid(name: SchemaName, value: unknown): void {
   const validate = validator(name);
   if (!validate(value)) {
     throw new Error(`not a valid OpenAI ${name} (spec ${schemas.spec.commit.slice(0, 12)}):\n${formatErrors(validate.errors ?? [])}\nvalue: ${JSON.stringify(value)}`);

@@ -1,5 +1,5 @@
 import { ModelNotFoundError } from "../../models/catalog.ts";
-import { CancelledError, InvalidRequestError, ServerBusyError } from "../../engine/types.ts";
+import { CancelledError, InvalidRequestError, RouteNotFoundError, ServerBusyError } from "../../engine/types.ts";
 import { validationDetail } from "../validation.ts";
 
 export interface OpenAIErrorBody {
@@ -20,6 +20,7 @@ export function toOpenAIErrorResponse(code: string | number, error: unknown): Re
   }
   if (code === "PARSE") return openaiError(400, "The request body is not valid JSON.", null, "invalid_json");
   if (error instanceof ModelNotFoundError) return openaiError(404, `The model '${error.model}' does not exist.`, "model", "model_not_found");
+  if (error instanceof RouteNotFoundError) return openaiError(404, "Unknown request URL. Please check the URL and method.", null, "unknown_url");
   if (error instanceof InvalidRequestError) return openaiError(400, error.message, error.param ?? null, error.code ?? null);
   if (error instanceof ServerBusyError) {
     return openaiError(503, "The server is over capacity: every sequence is busy and the queue is full. Retry later.", null, "server_busy", { "retry-after": String(error.retryAfterSeconds) });

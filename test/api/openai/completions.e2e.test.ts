@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import OpenAI from "openai";
 import { SCRIPTED, getSmallVocab } from "../../../scripts/gen-model.ts";
 import { modelsFolder } from "../../support/models.ts";
+import { expectValid } from "../../support/openai-schemas.ts";
 import { startServer, type TestServer } from "../../support/server.ts";
 
 let server: TestServer;
@@ -25,9 +26,19 @@ const after = (prefix: string) => SENTENCE.slice(prefix.length);
 
 type Body = Record<string, unknown>;
 
+/** Every successful answer is checked against OpenAI's schema; errors are checked by their tests. */
 async function post(body: Body): Promise<{ status: number; json: any }> {
   const res = await fetch(`${server.url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  return { status: res.status, json: await res.json() };
+  const json = await res.json();
+  if (res.status === 200) expectValid("CreateCompletionResponse", json);
+  return { status: res.status, json };
+}
+
+/** Like `client.completions.create`, non-streamed, with its answer checked against OpenAI's schema. */
+async function create(body: OpenAI.CompletionCreateParamsNonStreaming): Promise<OpenAI.Completion> {
+  const completion = await client.completions.create(body);
+  expectValid("CreateCompletionResponse", completion);
+  return completion;
 }
 
 async function texts(body: Body): Promise<string[]> {
@@ -43,7 +54,7 @@ async function sse(body: Body): Promise<{ contentType: string | null; events: st
 
 describe("prompt", () => {
   test("a string prompt is continued raw, without a chat template", async () => {
-    const completion = await client.completions.create({ model: "text", prompt: "The quick brown fox", temperature: 0 });
+    const completion = await create({ model: "text", prompt: "The quick brown fox", temperature: 0 });
     expect(completion.object).toBe("text_completion");
     expect(completion.id).toMatch(/^cmpl-/);
     expect(completion.model).toBe("text");
@@ -54,7 +65,7 @@ describe("prompt", () => {
 
   test("usage reports the prompt tokens reused from the previous request's cache", async () => {
     const prompt = "The quick brown fox jumps over the";
-    const ask = () => client.completions.create({ model: "text", prompt, max_tokens: 1, temperature: 0 });
+    const ask = () => create({ model: "text", prompt, max_tokens: 1, temperature: 0 });
     await ask();
     const usage = (await ask()).usage as OpenAI.CompletionUsage & { prompt_tokens_details: { cached_tokens: number } };
     // the last prompt token is always evaluated again, to predict the first new one
@@ -62,13 +73,13 @@ describe("prompt", () => {
   });
 
   test("token ids are a prompt too", async () => {
-    const completion = await client.completions.create({ model: "text", prompt: [id("The"), id(" quick")], temperature: 0 });
+    const completion = await create({ model: "text", prompt: [id("The"), id(" quick")], temperature: 0 });
     expect(completion.choices[0]!.text).toBe(after("The quick"));
     expect(completion.usage!.prompt_tokens).toBe(2);
   });
 
   test("an array of strings gets one choice per prompt, n each, indexed prompt × n + i", async () => {
-    const completion = await client.completions.create({ model: "text", prompt: ["The quick", "The quick brown fox"], n: 2, temperature: 0 });
+    const completion = await create({ model: "text", prompt: ["The quick", "The quick brown fox"], n: 2, temperature: 0 });
     expect(completion.choices.map((c) => [c.index, c.text])).toEqual([
       [0, after("The quick")],
       [1, after("The quick")],
@@ -90,7 +101,7 @@ describe("prompt", () => {
 
 describe("length and stop", () => {
   test("max_tokens cuts the text with finish_reason length and exactly that many tokens", async () => {
-    const completion = await client.completions.create({ model: "text", prompt: "The quick", max_tokens: 3, temperature: 0 });
+    const completion = await create({ model: "text", prompt: "The quick", max_tokens: 3, temperature: 0 });
     expect(completion.choices[0]!.text).toBe(" brown fox jumps");
     expect(completion.choices[0]!.finish_reason).toBe("length");
     expect(completion.usage!.completion_tokens).toBe(3);
@@ -110,7 +121,7 @@ describe("length and stop", () => {
   });
 
   test("stop ends the text before the stop sequence", async () => {
-    const completion = await client.completions.create({ model: "text", prompt: "The quick", stop: [" lazy", "never"], temperature: 0 });
+    const completion = await create({ model: "text", prompt: "The quick", stop: [" lazy", "never"], temperature: 0 });
     expect(completion.choices[0]!.text).toBe(" brown fox jumps over the");
     expect(completion.choices[0]!.finish_reason).toBe("stop");
     expect(await texts({ model: "text", prompt: "The quick", stop: "fox", temperature: 0 })).toEqual([" brown "]);
@@ -140,7 +151,7 @@ describe("sampling", () => {
   });
 
   test("n choices are sampled independently, each with its own index", async () => {
-    const completion = await client.completions.create({ ...babble, n: 3, temperature: 1, seed: 7 });
+    const completion = await create({ ...babble, n: 3, temperature: 1, seed: 7 });
     expect(completion.choices.map((c) => c.index)).toEqual([0, 1, 2]);
     expect(new Set(completion.choices.map((c) => c.text)).size).toBeGreaterThan(1);
   });
@@ -167,7 +178,7 @@ describe("sampling", () => {
 
 describe("logprobs", () => {
   test("legacy logprobs: tokens, their logprobs, the top alternatives and offsets after the prompt", async () => {
-    const completion = await client.completions.create({ model: "text", prompt: "The quick", max_tokens: 3, temperature: 0, logprobs: 2 });
+    const completion = await create({ model: "text", prompt: "The quick", max_tokens: 3, temperature: 0, logprobs: 2 });
     const logprobs = completion.choices[0]!.logprobs!;
     expect(completion.choices[0]!.text).toBe(" brown fox jumps");
     expect(logprobs.tokens).toEqual([" brown", " fox", " jumps"]);
@@ -214,12 +225,16 @@ describe("logprobs", () => {
   });
 });
 
+// OpenAI's spec has no schema of its own for streamed completions: CreateCompletionResponse says chunks
+// share its shape; CreateCompletionStreamResponse (test/support/openai-schemas.ts) is that shape with
+// the nulls streaming carries, and every chunk, the final usage-only one too, is checked against it.
 describe("streaming", () => {
   test("SSE of text_completion objects: text deltas, a finish chunk per choice, the usage chunk, then [DONE]", async () => {
     const { contentType, events } = await sse({ model: "text", prompt: "The quick", temperature: 0, stream_options: { include_usage: true } });
     expect(contentType).toStartWith("text/event-stream");
     expect(events.at(-1)).toBe("data: [DONE]");
     const chunks = events.slice(0, -1).map((e) => JSON.parse(e.replace(/^data: /, "")));
+    for (const chunk of chunks) expectValid("CreateCompletionStreamResponse", chunk);
     expect(chunks.every((c) => c.object === "text_completion" && c.id === chunks[0].id)).toBe(true);
     expect(chunks.slice(0, -1).map((c) => c.choices[0].text).join("")).toBe(after("The quick"));
     expect(chunks.at(-2).choices).toEqual([{ text: "", index: 0, logprobs: null, finish_reason: "stop" }]);
@@ -231,6 +246,7 @@ describe("streaming", () => {
   test("without include_usage no usage is sent", async () => {
     const { events } = await sse({ model: "text", prompt: "The quick", temperature: 0 });
     const chunks = events.slice(0, -1).map((e) => JSON.parse(e.replace(/^data: /, "")));
+    for (const chunk of chunks) expectValid("CreateCompletionStreamResponse", chunk);
     expect(chunks.every((c) => c.choices.length === 1 && c.usage === undefined)).toBe(true);
   });
 
@@ -238,6 +254,7 @@ describe("streaming", () => {
     const stream = await client.completions.create({ model: "text", prompt: ["The quick", "The lazy"], n: 2, echo: true, logprobs: 1, temperature: 0, stream: true });
     const byIndex = new Map<number, { text: string; tokens: string[]; finish?: string | null }>();
     for await (const chunk of stream) {
+      expectValid("CreateCompletionStreamResponse", chunk);
       for (const c of chunk.choices) {
         const entry = byIndex.get(c.index) ?? { text: "", tokens: [] };
         entry.text += c.text;

@@ -3,6 +3,7 @@ import { readGgufFileInfo } from "node-llama-cpp";
 import OpenAI from "openai";
 import { ensureModel, getSmallVocab } from "../../../scripts/gen-model.ts";
 import { modelsFolder } from "../../support/models.ts";
+import { expectValid } from "../../support/openai-schemas.ts";
 import { startServer, type TestServer } from "../../support/server.ts";
 
 let server: TestServer;
@@ -23,9 +24,31 @@ afterAll(async () => {
 
 const vocab = getSmallVocab();
 
+/** Little-endian float32s, as `encoding_format: "base64"` sends them. */
+function fromBase64(text: string): number[] {
+  const bytes = Buffer.from(text, "base64");
+  return Array.from({ length: bytes.length / 4 }, (_, i) => bytes.readFloatLE(i * 4));
+}
+
+/**
+ * OpenAI's Embedding schema only knows `embedding` as an array of floats, although its own request
+ * schema offers `encoding_format: "base64"`, which makes it a base64 string; so a base64 answer must
+ * carry strings, and is then checked with the vectors they encode in their place.
+ */
+function expectValidEmbeddings(json: any, base64: boolean) {
+  const decode = (d: { embedding: unknown }) => {
+    expect(typeof d.embedding).toBe("string");
+    return { ...d, embedding: fromBase64(d.embedding as string) };
+  };
+  expectValid("CreateEmbeddingResponse", base64 ? { ...json, data: json.data.map(decode) } : json);
+}
+
+/** Every successful answer is checked against OpenAI's schema; errors are checked by their tests. */
 async function post(body: Record<string, unknown>): Promise<{ status: number; json: any }> {
   const res = await fetch(`${server.url}/v1/embeddings`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  return { status: res.status, json: await res.json() };
+  const json = await res.json();
+  if (res.status === 200) expectValidEmbeddings(json, body.encoding_format === "base64");
+  return { status: res.status, json };
 }
 
 async function embed(input: unknown, fields: Record<string, unknown> = {}): Promise<number[][]> {
@@ -78,14 +101,13 @@ describe("embeddings", () => {
   test("base64 is the same vector as little-endian float32", async () => {
     const [floats] = await embed("hello world");
     const { json } = await post({ model: "tiny", input: "hello world", encoding_format: "base64" });
-    const bytes = Buffer.from(json.data[0].embedding as string, "base64");
-    const decoded = Array.from({ length: bytes.length / 4 }, (_, i) => bytes.readFloatLE(i * 4));
-    expect(decoded).toEqual(floats!.map(Math.fround));
+    expect(fromBase64(json.data[0].embedding)).toEqual(floats!.map(Math.fround));
   });
 
   test("the openai client (which asks for base64 and decodes it) gets the float vector", async () => {
     const [floats] = await embed("hello world");
     const response = await client.embeddings.create({ model: "tiny", input: "hello world" });
+    expectValid("CreateEmbeddingResponse", response);
     expectClose(response.data[0]!.embedding, floats!);
   });
 

@@ -3,6 +3,7 @@ import Ajv from "ajv";
 import OpenAI from "openai";
 import { getSmallVocab, SCRIPTED } from "../../../scripts/gen-model.ts";
 import { modelsFolder } from "../../support/models.ts";
+import { expectValid } from "../../support/openai-schemas.ts";
 import { startServer, type TestServer } from "../../support/server.ts";
 
 // Each test here would fail if its parameter were ignored: it compares against the answer
@@ -21,8 +22,12 @@ afterAll(async () => {
 
 const user = (content: string) => [{ role: "user" as const, content }];
 type Body = Parameters<OpenAI["chat"]["completions"]["create"]>[0] & Record<string, unknown>;
-const ask = (body: Partial<Body>) =>
-  client.chat.completions.create({ model: "tiny", messages: user("Tell me a story."), max_tokens: 12, temperature: 0, ...body, stream: false } as Body & { stream: false });
+// Every answer, whatever the parameters, must still be a valid OpenAI chat completion.
+async function ask(body: Partial<Body>) {
+  const completion = await client.chat.completions.create({ model: "tiny", messages: user("Tell me a story."), max_tokens: 12, temperature: 0, ...body, stream: false } as Body & { stream: false });
+  expectValid("CreateChatCompletionResponse", completion);
+  return completion;
+}
 const text = async (body: Partial<Body>) => (await ask(body)).choices[0]!.message.content;
 
 describe("sampling", () => {
@@ -125,7 +130,10 @@ describe("logprobs", () => {
     expect((await ask({})).choices[0]!.logprobs).toBeNull();
     const stream = await client.chat.completions.create({ model: "text", messages: user("hi"), temperature: 0, logprobs: true, stream: true });
     const tokens: string[] = [];
-    for await (const chunk of stream) tokens.push(...(chunk.choices[0]?.logprobs?.content ?? []).map((l) => l.token));
+    for await (const chunk of stream) {
+      expectValid("CreateChatCompletionStreamResponse", chunk);
+      tokens.push(...(chunk.choices[0]?.logprobs?.content ?? []).map((l) => l.token));
+    }
     expect(tokens.join("")).toBe(SCRIPTED.text.content);
   });
 });
@@ -266,11 +274,14 @@ describe("limits and reasoning", () => {
 describe("routes", () => {
   test("POST /v1/chat is an alias of /v1/chat/completions", async () => {
     const res = await fetch(`${server.url}/v1/chat`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "text", messages: user("hi"), temperature: 0 }) });
-    expect((await res.json()).choices[0].message.content).toBe(SCRIPTED.text.content);
+    const completion = await res.json();
+    expectValid("CreateChatCompletionResponse", completion);
+    expect(completion.choices[0].message.content).toBe(SCRIPTED.text.content);
   });
 
   test("GET /v1/models/{id} describes one model; an unknown one is a 404", async () => {
     const model = await client.models.retrieve("think");
+    expectValid("Model", model);
     expect(model).toMatchObject({ id: "think", object: "model", owned_by: "hearth" });
     expect(await client.models.retrieve("nope").catch((e) => e.status)).toBe(404);
   });
