@@ -112,7 +112,6 @@ export async function buildExecutable(options: BuildOptions): Promise<BuildResul
         log(`  @node-llama-cpp/${pkg.name}@${pkg.version}: ${pkg.files.length} files, ${mib(pkg.bytes)}`);
     log(`  runtime payload after de-duplication: ${mib(plan.uniqueBytes)}`);
 
-    const hearthVersion: string = JSON.parse(await fs.readFile(path.join(repoRoot, "package.json"), "utf8")).version;
     const state = createPluginState();
     await fs.mkdir(path.dirname(outfile), { recursive: true });
 
@@ -127,12 +126,6 @@ export async function buildExecutable(options: BuildOptions): Promise<BuildResul
         },
         minify: options.minify ?? false,
         sourcemap: options.sourcemap ? "inline" : "none",
-        define: {
-            HEARTH_VERSION: JSON.stringify(hearthVersion),
-            HEARTH_BUILD_FLAVOR: JSON.stringify(flavor),
-            HEARTH_BUILD_TARGET: JSON.stringify(target),
-            HEARTH_NODE_LLAMA_CPP_VERSION: JSON.stringify(plan.nodeLlamaCppVersion)
-        },
         plugins: [llamaRuntimePlugin(plan, { entry, state })],
         throw: false
     });

@@ -3,7 +3,6 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { isStandaloneExecutable } from "../runtime/buildInfo.ts";
 import { resolveServeOptions, serveHelp, SERVE_OPTIONS, UsageError, type ServeOptions } from "./options.ts";
 import { launchd } from "./service/launchd.ts";
 import type { Env, ServiceManager, ServicePlatform, ServiceScope } from "./service/spec.ts";
@@ -121,7 +120,7 @@ async function uninstall(argv: string[], env: Env): Promise<number> {
  * with this checkout's entry point (not `Bun.main`, which names whatever script imported us).
  */
 export function hearthCommand(
-  runtime = { standalone: isStandaloneExecutable, execPath: process.execPath, entry: path.join(import.meta.dir, "..", "main.ts") },
+  runtime = { standalone: Bun.isStandaloneExecutable === true, execPath: process.execPath, entry: path.join(import.meta.dir, "..", "main.ts") },
 ): string[] {
   return runtime.standalone ? [runtime.execPath] : [runtime.execPath, runtime.entry];
 }

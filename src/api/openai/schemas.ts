@@ -140,12 +140,8 @@ const Usage = t.Object({
 const FinishReason = t.Union([t.Literal("stop"), t.Literal("length"), t.Literal("tool_calls")]);
 
 const TopLogprob = t.Object({ token: t.String(), logprob: t.Number(), bytes: t.Nullable(t.Array(t.Integer())) });
-const Logprobs = t.Nullable(
-  t.Object({
-    content: t.Nullable(t.Array(t.Object({ token: t.String(), logprob: t.Number(), bytes: t.Nullable(t.Array(t.Integer())), top_logprobs: t.Array(TopLogprob) }))),
-    refusal: t.Nullable(t.Array(t.Object({ token: t.String(), logprob: t.Number(), bytes: t.Nullable(t.Array(t.Integer())), top_logprobs: t.Array(TopLogprob) }))),
-  }),
-);
+const TokenLogprobs = t.Nullable(t.Array(t.Composite([TopLogprob, t.Object({ top_logprobs: t.Array(TopLogprob) })])));
+const Logprobs = t.Nullable(t.Object({ content: TokenLogprobs, refusal: TokenLogprobs }));
 export type LogprobsT = Static<typeof Logprobs>;
 
 export const ChatCompletion = t.Object({
