@@ -1,6 +1,6 @@
-import type { LlamaModel, Token } from "node-llama-cpp";
+import type { LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
 import type { ModelCatalog, ModelInfo } from "../models/catalog.ts";
-import type { ModelPool } from "./model-pool.ts";
+import type { LoadedModel, ModelPool } from "./model-pool.ts";
 import { checkTokenIds } from "./token-ids.ts";
 import { CancelledError, InvalidRequestError } from "./types.ts";
 
@@ -8,8 +8,18 @@ export interface EmbeddingRequest {
   model: string;
   /** text (embedded as plain text: special-token strings are not parsed) or token ids */
   inputs: Array<string | number[]>;
+  /** the request field holding the inputs, as errors name it ("input", "input[2]"); default "input" */
+  field?: string;
   /** keep the first `dimensions` components, renormalized to unit length */
   dimensions?: number;
+  /** cut inputs that do not fit at the end instead of refusing them */
+  truncate?: boolean;
+  /** tokens an input may use, below the loaded context size (Ollama's num_ctx) */
+  contextLimit?: number;
+  /** false: the model's raw vectors, neither normalized nor shortened; default true */
+  normalize?: boolean;
+  /** how long the model stays loaded once idle: undefined = the pool's default, Infinity = forever, 0 = unload after this request */
+  keepAliveMs?: number;
   signal?: AbortSignal;
 }
 
@@ -19,6 +29,10 @@ export interface EmbeddingResult {
   vectors: number[][];
   /** tokens evaluated over all inputs */
   promptTokens: number;
+  /** nanoseconds until the model and its embeddings context were ready (loading them, or waiting for a load in progress) */
+  loadNs: number;
+  /** nanoseconds for the whole request */
+  totalNs: number;
 }
 
 /**
@@ -30,35 +44,57 @@ export class Embeddings {
   constructor(readonly catalog: ModelCatalog, readonly pool: ModelPool) {}
 
   async embed(request: EmbeddingRequest): Promise<EmbeddingResult> {
+    const startedAt = process.hrtime.bigint();
     const info = await this.catalog.get(request.model);
-    const loaded = await this.pool.model(info);
-    const model = loaded.model;
-    if (request.dimensions !== undefined && request.dimensions > model.embeddingVectorSize) {
-      throw new InvalidRequestError(`dimensions must be at most ${model.embeddingVectorSize}, the embedding length of model "${request.model}"`, "dimensions");
+    const hold = await this.pool.hold(info, request.keepAliveMs);
+    try {
+      const context = await hold.loaded.embeddingContext();
+      const loadNs = Number(process.hrtime.bigint() - startedAt);
+      const { vectors, promptTokens } = await embedWith(hold.loaded, context, request);
+      return { model: info, vectors, promptTokens, loadNs, totalNs: Number(process.hrtime.bigint() - startedAt) };
+    } finally {
+      hold.release();
     }
-    const paramOf = (i: number) => (request.inputs.length > 1 ? `input[${i}]` : "input");
-    const inputs = request.inputs.map((input, i) => tokensOf(model, input, paramOf(i)));
-    const context = await loaded.embeddingContext();
-    const lengths = inputs.map((tokens, i) => {
-      const length = context.calculateInputLength(tokens);
-      if (length >= loaded.contextSize) {
-        throw new InvalidRequestError(
-          `This model's maximum context length is ${loaded.contextSize} tokens, but ${paramOf(i)} is ${length} tokens long.`,
-          paramOf(i),
-          "context_length_exceeded",
-        );
-      }
-      return length;
-    });
-
-    const vectors: number[][] = [];
-    for (const tokens of inputs) {
-      if (request.signal?.aborted) throw new CancelledError();
-      const { vector } = await context.getEmbeddingFor(tokens);
-      vectors.push(unitLength(vector.slice(0, request.dimensions)));
-    }
-    return { model: info, vectors, promptTokens: lengths.reduce((a, b) => a + b, 0) };
   }
+}
+
+async function embedWith(loaded: LoadedModel, context: LlamaEmbeddingContext, request: EmbeddingRequest): Promise<{ vectors: number[][]; promptTokens: number }> {
+  const model = loaded.model;
+  if (request.dimensions !== undefined && request.dimensions > model.embeddingVectorSize) {
+    throw new InvalidRequestError(`dimensions must be at most ${model.embeddingVectorSize}, the embedding length of model "${request.model}"`, "dimensions");
+  }
+  const field = request.field ?? "input";
+  const paramOf = (i: number) => (request.inputs.length > 1 ? `${field}[${i}]` : field);
+  // node-llama-cpp refuses an input that fills the whole context; a request's own limit may be lower.
+  const limited = request.contextLimit !== undefined && request.contextLimit < loaded.contextSize;
+  const maxLength = limited ? request.contextLimit! : loaded.contextSize - 1;
+  const inputs = request.inputs.map((input, i) => {
+    const tokens = tokensOf(model, input, paramOf(i));
+    const length = context.calculateInputLength(tokens);
+    if (length <= maxLength) return tokens;
+    if (request.truncate) return truncated(context, tokens, maxLength, paramOf(i));
+    const limit = limited ? `The context is limited to ${maxLength} tokens` : `This model's maximum context length is ${loaded.contextSize} tokens`;
+    throw new InvalidRequestError(`${limit}, but ${paramOf(i)} is ${length} tokens long.`, paramOf(i), "context_length_exceeded");
+  });
+
+  const vectors: number[][] = [];
+  let promptTokens = 0;
+  for (const tokens of inputs) {
+    if (request.signal?.aborted) throw new CancelledError();
+    promptTokens += context.calculateInputLength(tokens);
+    const { vector } = await context.getEmbeddingFor(tokens);
+    vectors.push(request.normalize === false ? [...vector] : unitLength(vector.slice(0, request.dimensions)));
+  }
+  return { vectors, promptTokens };
+}
+
+/** The longest start of the input that fits, counting the tokens the context adds around it (BOS, EOS). */
+function truncated(context: LlamaEmbeddingContext, tokens: Token[], maxLength: number, param: string): Token[] {
+  const added = context.calculateInputLength(tokens) - tokens.length;
+  let kept = tokens.slice(0, Math.max(0, maxLength - added));
+  while (kept.length > 0 && context.calculateInputLength(kept) > maxLength) kept = kept.slice(0, -1);
+  if (kept.length === 0) throw new InvalidRequestError(`${param} cannot be truncated to fit in ${maxLength} tokens`, param, "context_length_exceeded");
+  return kept;
 }
 
 function tokensOf(model: LlamaModel, input: string | number[], param: string): Token[] {

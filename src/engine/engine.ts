@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from "node:crypto";
 import {
   LlamaChat,
+  LlamaText,
   TokenMeter,
   type ChatHistoryItem,
   type ChatModelFunctions,
@@ -16,7 +17,9 @@ import { grammarFor } from "./grammar.ts";
 import { toChatHistory } from "./history.ts";
 import { measureLogprobs } from "./logprobs.ts";
 import type { ModelPool, SequenceLease } from "./model-pool.ts";
+import { withPrefix } from "./prefix.ts";
 import { choiceSeed, toLlamaSampling } from "./sampling.ts";
+import { checkTokenIds } from "./token-ids.ts";
 import { CancelledError, InvalidRequestError, type EngineEvent, type FinishReason, type GenerationRequest } from "./types.ts";
 
 export interface StartedGeneration {
@@ -31,11 +34,16 @@ interface Plan {
   grammar?: LlamaGrammar;
   promptTokens: number;
   maxTokens: number;
+  contextSize: number;
 }
 
 interface ChoiceOutcome {
   finishReason: FinishReason;
+  /** counted before logprobs are measured: evaluating the answer again is not generating it */
+  completionTokens: number;
   reasoningTokens: number;
+  /** the prompt's tokens and the generated ones */
+  context: Token[];
 }
 
 /**
@@ -47,6 +55,7 @@ export class Engine {
   constructor(readonly llama: Llama, readonly catalog: ModelCatalog, readonly pool: ModelPool) {}
 
   async start(request: GenerationRequest): Promise<StartedGeneration> {
+    const startedAt = process.hrtime.bigint();
     const info = await this.catalog.get(request.model);
     if (!info.capabilities.includes("completion")) {
       throw new InvalidRequestError(`model "${request.model}" does not support chat or text generation`, "model");
@@ -54,9 +63,8 @@ export class Engine {
     if (request.responseFormat.type !== "text" && offersTools(request)) {
       throw new InvalidRequestError('response_format and guided_choice cannot be combined with tools; pass tool_choice "none" or drop one of them', "response_format");
     }
-    const startedAt = process.hrtime.bigint();
     const grammar = await grammarFor(this.llama, request.responseFormat);
-    const lease = await this.pool.lease(info, request.signal);
+    const lease = await this.pool.lease(info, request.signal, request.keepAliveMs);
     try {
       const plan = this.plan(lease, request, grammar);
       return { model: info, events: this.run(lease, request, plan, startedAt) };
@@ -66,16 +74,28 @@ export class Engine {
     }
   }
 
+  /** Loads the model without generating; like a request, it then stays keepAliveMs once idle. */
+  async load(info: ModelInfo, keepAliveMs?: number): Promise<void> {
+    (await this.pool.hold(info, keepAliveMs)).release();
+  }
+
+  /** Unloads the model now, or as soon as the requests using it are done. */
+  unload(info: ModelInfo): Promise<void> {
+    return this.pool.unload(info);
+  }
+
   /** Renders the prompt once to count its tokens: a prompt that does not fit is refused, never truncated. */
   private plan(lease: SequenceLease, request: GenerationRequest, grammar: LlamaGrammar | undefined): Plan {
     const history = toChatHistory(request.messages);
     if (history.at(-1)?.type !== "model") history.push({ type: "model", response: [] });
-    let wrapper = lease.loaded.chatWrapper(request.reasoning);
+    const model = lease.loaded.model;
+    let wrapper = lease.loaded.chatWrapper(request.reasoning, request.chatTemplate);
     const functions = offersTools(request) ? toFunctions(request) : undefined;
     if (functions && request.toolChoice !== "auto") wrapper = forceToolCall(wrapper);
+    if (request.prefix?.length) wrapper = withPrefix(wrapper, LlamaText.fromTokens(model.tokenizer, checkTokenIds(model, request.prefix, "context")));
     const { contextText } = wrapper.generateContextState({ chatHistory: history, availableFunctions: functions });
-    const promptTokens = contextText.tokenize(lease.loaded.model.tokenizer).length;
-    const contextSize = lease.loaded.contextSize;
+    const promptTokens = contextText.tokenize(model.tokenizer).length;
+    const contextSize = Math.min(lease.loaded.contextSize, request.contextLimit ?? Infinity);
     if (promptTokens >= contextSize) {
       throw new InvalidRequestError(
         `This model's maximum context length is ${contextSize} tokens, but the prompt is ${promptTokens} tokens long.`,
@@ -84,7 +104,7 @@ export class Engine {
       );
     }
     const room = contextSize - promptTokens;
-    return { history, wrapper, functions, grammar, promptTokens, maxTokens: Math.min(request.maxTokens ?? room, room) };
+    return { history, wrapper, functions, grammar, promptTokens, maxTokens: Math.min(request.maxTokens ?? room, room), contextSize };
   }
 
   private run(lease: SequenceLease, request: GenerationRequest, plan: Plan, startedAt: bigint): AsyncIterable<EngineEvent> {
@@ -92,27 +112,29 @@ export class Engine {
     const abort = new AbortController();
     const onClientAbort = () => abort.abort();
     request.signal?.addEventListener("abort", onClientAbort, { once: true });
-    const meterBefore = lease.sequence.tokenMeter.getState();
     const timing: { firstTokenAt?: bigint; firstChoiceInputTokens?: number } = {};
 
     (async () => {
       let reasoningTokens = 0;
+      let completionTokens = 0;
+      let context: Token[] = [];
       // Without a seed node-llama-cpp seeds from the clock's second, which would make the n choices
       // (and requests within the same second) identical.
       const baseSeed = request.sampling.seed ?? randomInt(2 ** 31);
       for (let choice = 0; choice < request.n && !abort.signal.aborted; choice++) {
         const outcome = await this.generateChoice(lease, request, plan, choice, channel, abort.signal, timing, baseSeed);
         reasoningTokens += outcome.reasoningTokens;
+        completionTokens += outcome.completionTokens;
+        context = outcome.context;
         channel.push({ type: "finish", choice, finishReason: outcome.finishReason });
       }
       const now = process.hrtime.bigint();
-      const used = TokenMeter.diff(lease.sequence.tokenMeter.getState(), meterBefore);
       const firstAt = timing.firstTokenAt ?? now;
       channel.push({
         type: "done",
         usage: {
           promptTokens: plan.promptTokens,
-          completionTokens: used.usedOutputTokens,
+          completionTokens,
           reasoningTokens,
           // Input tokens evaluated for the first choice beyond what the sequence already held.
           cachedTokens: Math.max(0, plan.promptTokens - (timing.firstChoiceInputTokens ?? plan.promptTokens)),
@@ -123,6 +145,7 @@ export class Engine {
           evalNs: Number(now - firstAt),
           totalNs: Number(now - startedAt),
         },
+        context,
       });
       channel.close();
     })()
@@ -164,7 +187,7 @@ export class Engine {
     let contentStarted = false;
     let sawReasoning = false;
     let calledTools = false;
-    const sampling = toLlamaSampling(model, { ...request.sampling, seed: choiceSeed(baseSeed, choice) });
+    const sampling = toLlamaSampling(model, { ...request.sampling, seed: choiceSeed(baseSeed, choice) }, plan.contextSize);
 
     try {
       const result = await chat.generateResponse(plan.history, {
@@ -212,11 +235,18 @@ export class Engine {
           : { grammar: plan.grammar }),
       } as never);
 
+      const completionTokens = TokenMeter.diff(lease.sequence.tokenMeter.getState(), meterBefore).usedOutputTokens;
       if (wantLogprobs && content.length > 0 && !signal.aborted) {
         const measured = await measureLogprobs(lease.sequence, model, generationStart, generated, request.topLogprobs!);
         emitWithLogprobs(content, generated, measured, choice, channel);
       }
-      return { finishReason: finishReason((result as { metadata: { stopReason: string } }).metadata.stopReason, calledTools), reasoningTokens };
+      const prompt = lease.sequence.contextTokens.slice(0, generationStart < 0 ? undefined : generationStart);
+      return {
+        finishReason: finishReason((result as { metadata: { stopReason: string } }).metadata.stopReason, calledTools),
+        completionTokens,
+        reasoningTokens,
+        context: [...prompt, ...generated],
+      };
     } finally {
       chat.dispose({ disposeSequence: false });
     }

@@ -13,7 +13,7 @@ export async function grammarFor(llama: Llama, format: ResponseFormat): Promise<
         return await llama.createGrammar({ grammar: `root ::= ${format.choices.map(gbnfLiteral).join(" | ")}` });
     }
   } catch (err) {
-    const param = format.type === "choice" ? "guided_choice" : "response_format";
+    const param = format.type === "json" ? (format.param ?? "response_format") : "guided_choice";
     throw new InvalidRequestError(`${param} cannot be enforced: ${(err as Error).message}`, param);
   }
 }

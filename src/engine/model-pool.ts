@@ -1,7 +1,12 @@
 import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
-import { resolveChatWrapper } from "node-llama-cpp";
+import { JinjaTemplateChatWrapper, resolveChatWrapper } from "node-llama-cpp";
 import type { ModelInfo } from "../models/catalog.ts";
-import { CancelledError, ServerBusyError } from "./types.ts";
+import { CancelledError, InvalidRequestError, ServerBusyError } from "./types.ts";
+
+/** Ollama's default: a model nobody has used for five minutes is unloaded. */
+export const DEFAULT_KEEP_ALIVE_MS = 5 * 60_000;
+/** setTimeout fires at once for delays beyond 2^31 - 1 ms, so longer keep-alives are waited out in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface PoolOptions {
   contextSize: number;
@@ -9,15 +14,35 @@ export interface PoolOptions {
   threads: number;
   /** requests allowed to wait for a sequence; more are refused with ServerBusyError */
   maxQueue: number;
+  /** how long an idle model stays loaded when a request does not say; default DEFAULT_KEEP_ALIVE_MS */
+  keepAliveMs?: number;
+}
+
+/** A loaded model held for one request: it is not unloaded before release(). */
+export interface ModelHold {
+  loaded: LoadedModel;
+  release(): void;
 }
 
 /** A sequence borrowed from a loaded model for one request; release() returns it. */
 export interface SequenceLease {
   loaded: LoadedModel;
   sequence: LlamaContextSequence;
-  /** nanoseconds spent loading the model for this request (0 when it was already loaded) */
+  /** nanoseconds from asking for the model until the sequence was ready: loading it, then waiting for a free sequence */
   loadNs: number;
   release(): void;
+}
+
+/** A model in memory, as /api/ps-style listings describe it. */
+export interface RunningModel {
+  info: ModelInfo;
+  /** bytes of memory taken by the weights and the context (node-llama-cpp's accounting) */
+  sizeBytes: number;
+  /** the part of sizeBytes in GPU memory */
+  vramBytes: number;
+  contextLength: number;
+  /** when it is unloaded if nobody uses it until then; null: kept loaded forever */
+  expiresAt: Date | null;
 }
 
 export class LoadedModel {
@@ -42,11 +67,20 @@ export class LoadedModel {
     return this.context.contextSize;
   }
 
+  /** node-llama-cpp's accounting of the weights' and the context's memory. */
+  memory(): { totalBytes: number; vramBytes: number } {
+    const model = this.model.memoryUsage;
+    const context = this.context.memoryUsage;
+    return { totalBytes: model.ram + model.vram + context.ram + context.vram, vramBytes: model.vram + context.vram };
+  }
+
   /**
-   * The chat wrapper resolved from the GGUF's own template. Thinking off uses the template's
-   * own switch (Qwen's empty think block, `enable_thinking=false` for generic Jinja templates).
+   * The chat wrapper resolved from the GGUF's own template, or built from a Jinja template the
+   * request brings. Thinking off uses the template's own switch (Qwen's empty think block,
+   * `enable_thinking=false` for generic Jinja templates).
    */
-  chatWrapper(reasoning: boolean | undefined): ChatWrapper {
+  chatWrapper(reasoning: boolean | undefined, template?: string): ChatWrapper {
+    if (template !== undefined) return this.customWrapper(template, reasoning);
     const key = reasoning === false ? "off" : "default";
     let wrapper = this.wrappers.get(key);
     if (!wrapper) {
@@ -60,6 +94,15 @@ export class LoadedModel {
       this.wrappers.set(key, wrapper);
     }
     return wrapper;
+  }
+
+  /** Not cached: a request's template is its own, and building the wrapper is cheap next to generating. */
+  private customWrapper(template: string, reasoning: boolean | undefined): ChatWrapper {
+    try {
+      return new JinjaTemplateChatWrapper({ template, tokenizer: this.model.tokenizer, reasoning: reasoning ?? null });
+    } catch (err) {
+      throw new InvalidRequestError(`template cannot be used as a Jinja chat template: ${(err as Error).message}`, "template");
+    }
   }
 
   /**
@@ -108,34 +151,139 @@ export class LoadedModel {
   }
 }
 
-/** Loads models on first use; concurrent requests for a model that is loading share one load. */
+
+/** Where a model stands in the pool: loading or loaded, who holds it, and when it goes once idle. */
+interface Slot {
+  info: ModelInfo;
+  loading: Promise<LoadedModel>;
+  loaded?: LoadedModel;
+  /** requests holding the model; it is never unloaded under them */
+  users: number;
+  /** set by the latest request: Infinity keeps it forever, 0 unloads it as soon as it is idle */
+  keepAliveMs: number;
+  /** epoch ms at which an idle model is unloaded */
+  expiresAt?: number;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * Loads models on first use (concurrent requests for a model that is loading share one load)
+ * and unloads them once idle past their keep-alive, Ollama-style: every request sets how long
+ * the model stays after it, and the clock starts when the last request using it ends.
+ */
 export class ModelPool {
-  private loads = new Map<string, Promise<LoadedModel>>();
+  private slots = new Map<string, Slot>();
+  /** models being disposed: loading the same file again waits until their memory is freed */
+  private unloading = new Map<string, Promise<void>>();
+  private readonly defaultKeepAliveMs: number;
 
-  constructor(private llama: Llama, private options: PoolOptions) {}
-
-  async lease(info: ModelInfo, signal?: AbortSignal): Promise<SequenceLease> {
-    const started = process.hrtime.bigint();
-    const loadedHere = !this.loads.has(info.path);
-    const loaded = await this.model(info);
-    const loadNs = loadedHere ? Number(process.hrtime.bigint() - started) : 0;
-    const sequence = await loaded.acquire(signal);
-    return { loaded, sequence, loadNs, release: () => loaded.release(sequence) };
+  constructor(readonly llama: Llama, private options: PoolOptions) {
+    this.defaultKeepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
   }
 
-  /** The loaded model without taking a sequence (embeddings have their own context). */
-  model(info: ModelInfo): Promise<LoadedModel> {
-    let load = this.loads.get(info.path);
-    if (!load) {
-      load = this.load(info);
-      this.loads.set(info.path, load);
-      load.catch(() => this.loads.delete(info.path));
+  /** Holds the model (loading it when needed) until release(); keepAliveMs undefined means the default. */
+  async hold(info: ModelInfo, keepAliveMs?: number): Promise<ModelHold> {
+    const slot = this.slotFor(info);
+    slot.users++;
+    slot.keepAliveMs = keepAliveMs ?? this.defaultKeepAliveMs;
+    slot.expiresAt = undefined;
+    clearTimeout(slot.timer);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.letGo(slot);
+    };
+    try {
+      return { loaded: await slot.loading, release };
+    } catch (err) {
+      release();
+      throw err;
     }
-    return load;
   }
 
-  loadedModels(): Promise<LoadedModel[]> {
-    return Promise.all([...this.loads.values()].map((p) => p.catch(() => undefined))).then((all) => all.filter((m): m is LoadedModel => m !== undefined));
+  async lease(info: ModelInfo, signal?: AbortSignal, keepAliveMs?: number): Promise<SequenceLease> {
+    const started = process.hrtime.bigint();
+    const hold = await this.hold(info, keepAliveMs);
+    try {
+      const sequence = await hold.loaded.acquire(signal);
+      const release = () => {
+        hold.loaded.release(sequence);
+        hold.release();
+      };
+      return { loaded: hold.loaded, sequence, loadNs: Number(process.hrtime.bigint() - started), release };
+    } catch (err) {
+      hold.release();
+      throw err;
+    }
+  }
+
+  /** Unloads the model now, or as soon as the requests using it are done; resolves once an idle model's memory is freed. */
+  unload(info: ModelInfo): Promise<void> {
+    const slot = this.slots.get(info.path);
+    if (!slot) return this.unloading.get(info.path) ?? Promise.resolve();
+    slot.keepAliveMs = 0;
+    return slot.users > 0 ? Promise.resolve() : this.expire(slot);
+  }
+
+  running(): RunningModel[] {
+    const now = Date.now();
+    const running: RunningModel[] = [];
+    for (const slot of this.slots.values()) {
+      if (!slot.loaded) continue;
+      const memory = slot.loaded.memory();
+      const expiresAt = slot.keepAliveMs === Infinity ? null : new Date(slot.expiresAt ?? now + slot.keepAliveMs);
+      running.push({ info: slot.info, sizeBytes: memory.totalBytes, vramBytes: memory.vramBytes, contextLength: slot.loaded.contextSize, expiresAt });
+    }
+    return running;
+  }
+
+  private slotFor(info: ModelInfo): Slot {
+    const existing = this.slots.get(info.path);
+    if (existing) return existing;
+    const previous = this.unloading.get(info.path) ?? Promise.resolve();
+    const slot: Slot = { info, loading: previous.then(() => this.load(info)), users: 0, keepAliveMs: this.defaultKeepAliveMs };
+    slot.loading.then(
+      (loaded) => (slot.loaded = loaded),
+      () => {
+        if (this.slots.get(info.path) === slot) this.slots.delete(info.path);
+      },
+    );
+    this.slots.set(info.path, slot);
+    return slot;
+  }
+
+  private letGo(slot: Slot): void {
+    slot.users--;
+    if (slot.users > 0 || slot.keepAliveMs === Infinity) return;
+    slot.expiresAt = Date.now() + Math.max(0, slot.keepAliveMs);
+    this.schedule(slot);
+  }
+
+  private schedule(slot: Slot): void {
+    const wait = slot.expiresAt! - Date.now();
+    if (wait <= 0) {
+      void this.expire(slot);
+      return;
+    }
+    slot.timer = setTimeout(() => this.schedule(slot), Math.min(wait, MAX_TIMER_MS));
+    // A pending unload is no reason for the process to stay alive.
+    slot.timer.unref?.();
+  }
+
+  private expire(slot: Slot): Promise<void> {
+    clearTimeout(slot.timer);
+    const path = slot.info.path;
+    if (this.slots.get(path) !== slot) return this.unloading.get(path) ?? Promise.resolve();
+    this.slots.delete(path);
+    const disposed: Promise<void> = slot.loading
+      .then((loaded) => loaded.dispose(), () => undefined)
+      .catch((err) => console.warn(`hearth: unloading ${slot.info.name} failed: ${(err as Error).message}`))
+      .finally(() => {
+        if (this.unloading.get(path) === disposed) this.unloading.delete(path);
+      });
+    this.unloading.set(path, disposed);
+    return disposed;
   }
 
   private async load(info: ModelInfo): Promise<LoadedModel> {
@@ -156,7 +304,10 @@ export class ModelPool {
   }
 
   async dispose(): Promise<void> {
-    for (const m of await this.loadedModels()) await m.dispose();
-    this.loads.clear();
+    const slots = [...this.slots.values()];
+    for (const slot of slots) clearTimeout(slot.timer);
+    this.slots.clear();
+    await Promise.all([...this.unloading.values()]);
+    for (const slot of slots) await (await slot.loading.catch(() => undefined))?.dispose();
   }
 }

@@ -4,7 +4,7 @@ import { InvalidRequestError, type SamplingOptions } from "./types.ts";
 type LlamaSampling = Pick<LLamaChatGenerateResponseOptions, "temperature" | "topP" | "topK" | "minP" | "seed" | "repeatPenalty" | "tokenBias">;
 
 /** Neutral sampling options → node-llama-cpp's, validated against the model (token ids exist). */
-export function toLlamaSampling(model: LlamaModel, s: SamplingOptions): LlamaSampling {
+export function toLlamaSampling(model: LlamaModel, s: SamplingOptions, contextSize: number): LlamaSampling {
   const penalize = s.repeatPenalty !== undefined || s.presencePenalty !== undefined || s.frequencyPenalty !== undefined;
   return {
     temperature: s.temperature,
@@ -12,7 +12,14 @@ export function toLlamaSampling(model: LlamaModel, s: SamplingOptions): LlamaSam
     topK: s.topK,
     minP: s.minP,
     seed: s.seed,
-    repeatPenalty: penalize ? { penalty: s.repeatPenalty, presencePenalty: s.presencePenalty, frequencyPenalty: s.frequencyPenalty } : undefined,
+    repeatPenalty: penalize
+      ? {
+          penalty: s.repeatPenalty,
+          presencePenalty: s.presencePenalty,
+          frequencyPenalty: s.frequencyPenalty,
+          lastTokens: s.repeatLastN === -1 ? contextSize : s.repeatLastN,
+        }
+      : undefined,
     tokenBias: s.logitBias ? tokenBias(model, s.logitBias) : undefined,
   };
 }

@@ -1,12 +1,13 @@
 import { randomInt } from "node:crypto";
-import { LlamaCompletion, LlamaVocabularyType, TokenMeter, type LlamaCompletionGenerationOptions, type LlamaModel, type Token } from "node-llama-cpp";
+import { LlamaCompletion, LlamaVocabularyType, TokenMeter, type LlamaCompletionGenerationOptions, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
 import type { ModelCatalog, ModelInfo } from "../models/catalog.ts";
 import { Channel } from "./channel.ts";
+import { grammarFor } from "./grammar.ts";
 import { measureLogprobs } from "./logprobs.ts";
 import type { ModelPool, SequenceLease } from "./model-pool.ts";
 import { choiceSeed, toLlamaSampling } from "./sampling.ts";
 import { checkTokenIds } from "./token-ids.ts";
-import { CancelledError, InvalidRequestError, type EngineEvent, type FinishReason, type SamplingOptions, type TokenLogprob } from "./types.ts";
+import { CancelledError, InvalidRequestError, type EngineEvent, type FinishReason, type ResponseFormat, type SamplingOptions, type TokenLogprob } from "./types.ts";
 
 /** A raw prompt: text (special tokens such as `<|im_start|>` are parsed) or token ids of the model's vocabulary. */
 export type TextPrompt = string | number[];
@@ -20,12 +21,20 @@ export interface TextCompletionRequest {
   n: number;
   /** each choice's text starts with its prompt (with the prompt's logprobs when those are asked for) */
   echo: boolean;
-  /** 0 generates nothing: with echo and logprobs that scores the prompt alone */
+  /** 0 generates nothing: with echo and logprobs that scores the prompt alone; Infinity: until the context is full */
   maxTokens: number;
+  /** tokens each prompt and its completion may use together, below the loaded context size */
+  contextLimit?: number;
   stop: string[];
   sampling: SamplingOptions;
+  /** undefined: free text */
+  responseFormat?: ResponseFormat;
   /** undefined: no logprobs; a number: logprobs with that many alternatives per token */
   topLogprobs?: number;
+  /** token ids placed before each prompt: an earlier answer's context, to continue from it */
+  prefix?: number[];
+  /** how long the model stays loaded once idle: undefined = the pool's default, Infinity = forever, 0 = unload after this request */
+  keepAliveMs?: number;
   signal?: AbortSignal;
 }
 
@@ -63,9 +72,11 @@ interface PromptPlan {
 interface RunStats {
   completionTokens: number;
   firstTokenAt?: bigint;
+  /** the last choice's input and generated tokens */
+  context: Token[];
 }
 
-type Sampling = ReturnType<typeof toLlamaSampling>;
+type Sampling = ReturnType<typeof toLlamaSampling> & { grammar?: LlamaGrammar };
 
 /**
  * Legacy text completion: the raw prompt, no chat template. Like Engine.start, start() does all
@@ -77,6 +88,7 @@ export class TextCompletions {
   constructor(readonly catalog: ModelCatalog, readonly pool: ModelPool) {}
 
   async start(request: TextCompletionRequest): Promise<StartedTextCompletion> {
+    const startedAt = process.hrtime.bigint();
     const info = await this.catalog.get(request.model);
     if (!info.capabilities.includes("completion")) {
       throw new InvalidRequestError(`model "${request.model}" does not support text generation`, "model");
@@ -84,11 +96,11 @@ export class TextCompletions {
     if (request.suffix !== undefined && !info.capabilities.includes("insert")) {
       throw new InvalidRequestError(`model "${request.model}" has no fill-in-the-middle tokens (capability "insert"), so suffix cannot be used`, "suffix");
     }
-    const startedAt = process.hrtime.bigint();
-    const lease = await this.pool.lease(info, request.signal);
+    const grammar = await grammarFor(this.pool.llama, request.responseFormat ?? { type: "text" });
+    const lease = await this.pool.lease(info, request.signal, request.keepAliveMs);
     try {
       const model = lease.loaded.model;
-      const sampling = toLlamaSampling(model, request.sampling);
+      const sampling = { ...toLlamaSampling(model, request.sampling, contextLimit(lease, request)), grammar };
       const suffix = request.suffix === undefined ? undefined : model.tokenize(request.suffix, true);
       const plans = request.prompts.map((prompt, i) => plan(lease, request, prompt, suffix, request.prompts.length > 1 ? `prompt[${i}]` : "prompt"));
       return { model: info, promptTexts: plans.map((p) => p.text), events: this.run(lease, request, plans, sampling, startedAt) };
@@ -105,7 +117,7 @@ export class TextCompletions {
     request.signal?.addEventListener("abort", onClientAbort, { once: true });
     // Without a seed node-llama-cpp seeds from the clock's second: n choices would all be identical.
     const baseSeed = request.sampling.seed ?? randomInt(2 ** 31);
-    const stats: RunStats = { completionTokens: 0 };
+    const stats: RunStats = { completionTokens: 0, context: [] };
     // Measured before generation: the first choice of each prompt reuses what the sequence already holds.
     let cachedTokens = 0;
 
@@ -135,6 +147,7 @@ export class TextCompletions {
           evalNs: Number(now - firstAt),
           totalNs: Number(now - startedAt),
         },
+        context: stats.context,
       });
       channel.close();
     })()
@@ -158,10 +171,11 @@ export class TextCompletions {
 /** Tokenizes one prompt and lays out what the sequence will hold; a prompt that does not fit is refused, never truncated. */
 function plan(lease: SequenceLease, request: TextCompletionRequest, prompt: TextPrompt, suffix: Token[] | undefined, param: string): PromptPlan {
   const model = lease.loaded.model;
-  const tokens = typeof prompt === "string" ? model.tokenize(prompt, true) : checkTokenIds(model, prompt, param);
-  const text = typeof prompt === "string" ? prompt : model.detokenize(tokens, true);
+  const own = typeof prompt === "string" ? model.tokenize(prompt, true) : checkTokenIds(model, prompt, param);
+  const tokens = [...prefixOf(model, request), ...own];
+  const text = typeof prompt === "string" && tokens.length === own.length ? prompt : model.detokenize(tokens, true);
   const layout = suffix === undefined ? plainLayout(model, tokens, param) : infillLayout(model, tokens, suffix);
-  const contextSize = lease.loaded.contextSize;
+  const contextSize = contextLimit(lease, request);
   if (layout.input.length >= contextSize) {
     throw new InvalidRequestError(
       `This model's maximum context length is ${contextSize} tokens, but ${param} is ${layout.input.length} tokens long.`,
@@ -170,6 +184,17 @@ function plan(lease: SequenceLease, request: TextCompletionRequest, prompt: Text
     );
   }
   return { text, tokens, suffix, ...layout, maxTokens: Math.min(request.maxTokens, contextSize - layout.input.length) };
+}
+
+function contextLimit(lease: SequenceLease, request: TextCompletionRequest): number {
+  return Math.min(lease.loaded.contextSize, request.contextLimit ?? Infinity);
+}
+
+/** An earlier answer's tokens already start with the beginning token the layout adds, so theirs is dropped. */
+function prefixOf(model: LlamaModel, request: TextCompletionRequest): Token[] {
+  if (!request.prefix?.length) return [];
+  const prefix = checkTokenIds(model, request.prefix, "context");
+  return prefix[0] === beginningToken(model) ? prefix.slice(1) : prefix;
 }
 
 /** node-llama-cpp's rule (tokenizerUtils, not exported) for the token LlamaCompletion puts before the input. */
@@ -228,8 +253,8 @@ async function generateChoice(
     const meterBefore = sequence.tokenMeter.getState();
     const options: LlamaCompletionGenerationOptions = {
       ...sampling,
-      // OpenAI's penalties count every token generated so far, newlines included.
-      repeatPenalty: sampling.repeatPenalty && { ...sampling.repeatPenalty, lastTokens: promptPlan.maxTokens, penalizeNewLine: true },
+      // Unless told how far back to look, penalties count every token generated so far (OpenAI's), newlines included.
+      repeatPenalty: sampling.repeatPenalty && { ...sampling.repeatPenalty, lastTokens: sampling.repeatPenalty.lastTokens ?? promptPlan.maxTokens, penalizeNewLine: true },
       signal,
       stopOnAbortSignal: true,
       maxTokens: promptPlan.maxTokens,
@@ -256,6 +281,7 @@ async function generateChoice(
         ? await completion.generateInfillCompletionWithMeta(promptPlan.tokens, promptPlan.suffix, options)
         : await completion.generateCompletionWithMeta(beginningToken(lease.loaded.model) === null ? promptPlan.input : promptPlan.input.slice(1), options);
       stopReason = result.metadata.stopReason;
+      stats.context = [...promptPlan.input, ...generated];
     } finally {
       completion.dispose({ disposeSequence: false });
     }

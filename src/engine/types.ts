@@ -28,7 +28,8 @@ export type ToolChoice = "none" | "auto" | "required" | { name: string };
 
 export type ResponseFormat =
   | { type: "text" }
-  | { type: "json"; schema?: Record<string, unknown> }
+  /** param: the request field it came from, named when it cannot be enforced (default response_format) */
+  | { type: "json"; schema?: Record<string, unknown>; param?: string }
   /** the output is exactly one of these strings */
   | { type: "choice"; choices: string[] };
 
@@ -41,6 +42,8 @@ export interface SamplingOptions {
   repeatPenalty?: number;
   presencePenalty?: number;
   frequencyPenalty?: number;
+  /** recent tokens the repeat penalties look at (node-llama-cpp's default 64); -1 = the whole context, 0 turns them off */
+  repeatLastN?: number;
   /** token id → value added to its logit; -100 bans the token */
   logitBias?: Record<number, number>;
 }
@@ -51,6 +54,8 @@ export interface GenerationRequest {
   sampling: SamplingOptions;
   /** undefined = until the context is full */
   maxTokens?: number;
+  /** tokens the prompt and the answer may use together, below the loaded context size (Ollama's num_ctx) */
+  contextLimit?: number;
   stop: string[];
   tools: ToolDefinition[];
   toolChoice: ToolChoice;
@@ -62,6 +67,12 @@ export interface GenerationRequest {
   n: number;
   /** undefined: no logprobs; a number: logprobs with that many alternatives per token */
   topLogprobs?: number;
+  /** token ids placed before the rendered prompt: an earlier answer's context, to continue from it */
+  prefix?: number[];
+  /** a Jinja chat template to render the messages with instead of the model's own */
+  chatTemplate?: string;
+  /** how long the model stays loaded once idle: undefined = the pool's default, Infinity = forever, 0 = unload after this request */
+  keepAliveMs?: number;
   signal?: AbortSignal;
 }
 
@@ -97,7 +108,8 @@ export type EngineEvent =
   | { type: "content"; choice: number; text: string; logprobs?: TokenLogprob[] }
   | { type: "tool_call"; choice: number; call: ToolCall }
   | { type: "finish"; choice: number; finishReason: FinishReason }
-  | { type: "done"; usage: Usage; timings: Timings };
+  /** context: the prompt's tokens followed by those generated for the last choice, to continue from */
+  | { type: "done"; usage: Usage; timings: Timings; context: number[] };
 
 export class InvalidRequestError extends Error {
   constructor(message: string, readonly param?: string, readonly code?: string) {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { GgufFileType, readGgufFileInfo, type GgufFileInfo } from "node-llama-cpp";
 import { canonicalModelName, modelNameForPath } from "./naming.ts";
 import { deriveCapabilities, type Capability } from "./capabilities.ts";
+import { FileDigests } from "./digest.ts";
 
 export interface ModelInfo {
   name: string;
@@ -39,6 +40,7 @@ interface CacheEntry {
  */
 export class ModelCatalog {
   private cache = new Map<string, CacheEntry>();
+  private digests = new FileDigests();
 
   constructor(readonly dir: string) {}
 
@@ -53,6 +55,11 @@ export class ModelCatalog {
     const found = (await this.list()).find((m) => m.name === name);
     if (!found) throw new ModelNotFoundError(requested);
     return found;
+  }
+
+  /** The file's SHA-256 (hex), hashed once per version of the file. */
+  digest(model: ModelInfo): Promise<string> {
+    return this.digests.digest(model.path, model.sizeBytes, model.modifiedAt.getTime());
   }
 
   private async describe(path: string): Promise<ModelInfo | undefined> {

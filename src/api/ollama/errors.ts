@@ -1,8 +1,11 @@
+import { t } from "elysia";
 import { ModelNotFoundError } from "../../models/catalog.ts";
 import { CancelledError, InvalidRequestError, RouteNotFoundError, ServerBusyError } from "../../engine/types.ts";
 import { validationDetail } from "../validation.ts";
 
 /** Ollama's error body is a bare message: {"error": "..."}. */
+export const OllamaError = t.Object({ error: t.String() }, { description: "Ollama's error shape: the message alone" });
+
 export function ollamaError(status: number, message: string, headers?: HeadersInit): Response {
   return Response.json({ error: message }, { status, headers });
 }

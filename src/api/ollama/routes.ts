@@ -1,10 +1,22 @@
 import { Elysia } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
 import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
+import { chatRoutes } from "./chat.ts";
+import { embedRoutes } from "./embed.ts";
 import { toOllamaErrorResponse } from "./errors.ts";
+import { generateRoutes } from "./generate.ts";
+import { modelsRoutes } from "./models.ts";
+import { psRoutes } from "./ps.ts";
+import { versionRoutes } from "./version.ts";
 
 /** Ollama's native API (docs/api.md), a second adapter over the same engine. */
 export function ollamaRoutes(engine: Engine) {
-  void engine;
-  return new Elysia({ ...ROUTE_CONFIG, name: "ollama", detail: { tags: ["Ollama"] } }).onError(({ code, error }) => toOllamaErrorResponse(code, error));
+  return new Elysia({ ...ROUTE_CONFIG, name: "ollama", detail: { tags: ["Ollama"] } })
+    .onError(({ code, error }) => toOllamaErrorResponse(code, error))
+    .use(chatRoutes(engine))
+    .use(generateRoutes(engine))
+    .use(psRoutes(engine))
+    .use(versionRoutes())
+    .use(modelsRoutes(engine))
+    .use(embedRoutes(engine));
 }

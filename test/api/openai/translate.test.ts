@@ -14,6 +14,7 @@ const done: EngineEvent = {
   type: "done",
   usage: { promptTokens: 10, completionTokens: 5, reasoningTokens: 2, cachedTokens: 4 },
   timings: { loadNs: 0, promptEvalNs: 1, evalNs: 1, totalNs: 2 },
+  context: [],
 };
 
 describe("reasoning switch", () => {

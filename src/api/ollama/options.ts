@@ -1,0 +1,90 @@
+import { t, type Static } from "elysia";
+import type { SamplingOptions } from "../../engine/types.ts";
+
+/** Ollama's defaults (docs/modelfile.mdx), not node-llama-cpp's greedy decoding. */
+const DEFAULTS = { temperature: 0.8, topK: 40, topP: 0.9, repeatLastN: 64 };
+
+/**
+ * Options a request cannot change: they are fixed when the model is loaded, once for every
+ * request sharing it (hearth serve's flags), or have nothing to act on in llama.cpp's sampler as
+ * node-llama-cpp exposes it. Ollama ignores what it does not understand with a warning; so does Hearth.
+ */
+const IGNORED: Record<string, string> = {
+  num_keep: "Hearth never shifts the context (a prompt that does not fit is refused), so there is nothing to keep",
+  typical_p: "node-llama-cpp has no locally typical sampling",
+  num_batch: "the batch size is fixed when the model is loaded",
+  num_gpu: "GPU offloading is fixed when the model is loaded (hearth serve --gpu)",
+  num_thread: "the thread count is fixed for the server (hearth serve --threads)",
+  use_mmap: "memory mapping is fixed when the model is loaded",
+};
+
+export const Options = t.Object(
+  {
+    num_keep: t.Optional(t.Integer({ description: "Accepted and ignored (logged): Hearth never shifts the context" })),
+    seed: t.Optional(t.Integer({ description: "The same seed and request give the same answer; default random" })),
+    num_predict: t.Optional(t.Integer({ description: "Most tokens to generate; -1 (default) or -2: until the context is full" })),
+    top_k: t.Optional(t.Integer({ minimum: 0, description: "Default 40; 0 disables" })),
+    top_p: t.Optional(t.Number({ minimum: 0, maximum: 1, description: "Default 0.9" })),
+    min_p: t.Optional(t.Number({ minimum: 0, maximum: 1, description: "Default 0 (off)" })),
+    typical_p: t.Optional(t.Number({ description: "Accepted and ignored (logged): node-llama-cpp has no typical sampling" })),
+    repeat_last_n: t.Optional(t.Integer({ minimum: -1, description: "Tokens the repeat penalties look back at; default 64, 0 off, -1 the whole context" })),
+    temperature: t.Optional(t.Number({ minimum: 0, description: "Default 0.8; 0 is greedy" })),
+    repeat_penalty: t.Optional(t.Number({ minimum: 0, description: "Default 1 (off)" })),
+    presence_penalty: t.Optional(t.Number({ description: "Default 0" })),
+    frequency_penalty: t.Optional(t.Number({ description: "Default 0" })),
+    stop: t.Optional(t.Union([t.String(), t.Array(t.String())], { description: "The answer ends before any of these" })),
+    num_ctx: t.Optional(
+      t.Integer({
+        minimum: 1,
+        description: "Tokens the prompt and the answer may use together. The loaded context is shared by every request, so a larger value is capped at it (hearth serve --ctx-size)",
+      }),
+    ),
+    num_batch: t.Optional(t.Integer({ description: "Accepted and ignored (logged): fixed at load" })),
+    num_gpu: t.Optional(t.Integer({ description: "Accepted and ignored (logged): fixed at load" })),
+    num_thread: t.Optional(t.Integer({ description: "Accepted and ignored (logged): hearth serve --threads" })),
+    use_mmap: t.Optional(t.Boolean({ description: "Accepted and ignored (logged): fixed at load" })),
+  },
+  { additionalProperties: t.Unknown(), description: "Model parameters (Modelfile PARAMETERs); unknown ones are ignored with a warning in the server log" },
+);
+export type OptionsT = Static<typeof Options>;
+
+export interface GenerationOptions {
+  sampling: SamplingOptions;
+  maxTokens?: number;
+  contextLimit?: number;
+  stop: string[];
+}
+
+const KNOWN = new Set(Object.keys(Options.properties));
+const warned = new Set<string>();
+
+export function fromOptions(options: OptionsT = {}): GenerationOptions {
+  warnAboutIgnored(options);
+  const penalize = options.repeat_penalty !== undefined || options.presence_penalty !== undefined || options.frequency_penalty !== undefined;
+  return {
+    sampling: {
+      temperature: options.temperature ?? DEFAULTS.temperature,
+      topK: options.top_k ?? DEFAULTS.topK,
+      topP: options.top_p ?? DEFAULTS.topP,
+      minP: options.min_p,
+      seed: options.seed,
+      // node-llama-cpp would add its own 1.1 repeat penalty to a presence or frequency penalty.
+      repeatPenalty: penalize ? (options.repeat_penalty ?? 1) : undefined,
+      presencePenalty: options.presence_penalty,
+      frequencyPenalty: options.frequency_penalty,
+      repeatLastN: options.repeat_last_n ?? DEFAULTS.repeatLastN,
+    },
+    maxTokens: options.num_predict !== undefined && options.num_predict > 0 ? options.num_predict : undefined,
+    contextLimit: options.num_ctx,
+    stop: options.stop === undefined ? [] : typeof options.stop === "string" ? [options.stop] : options.stop,
+  };
+}
+
+/** Once per option and server run: clients such as Open WebUI send the same options with every request. */
+function warnAboutIgnored(options: Record<string, unknown>): void {
+  for (const name of Object.keys(options)) {
+    if (warned.has(name) || (KNOWN.has(name) && !(name in IGNORED))) continue;
+    warned.add(name);
+    console.warn(`hearth: ignoring option ${name}: ${IGNORED[name] ?? "not an option Hearth knows"}`);
+  }
+}
