@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { keepAliveMs } from "../engine/keep-alive.ts";
 
 export type GpuChoice = "auto" | "cuda" | "metal" | "vulkan" | "cpu";
 const GPU_CHOICES: readonly GpuChoice[] = ["auto", "cuda", "metal", "vulkan", "cpu"];
@@ -13,6 +14,8 @@ export interface ServeOptions {
   threads?: number;
   gpu: GpuChoice;
   maxQueue: number;
+  /** ms a model stays loaded after its last request; Infinity = forever */
+  keepAliveMs: number;
 }
 
 interface OptionSpec {
@@ -23,6 +26,8 @@ interface OptionSpec {
   help: string;
   default: string;
   parse: (raw: string, source: string) => ServeOptions[keyof ServeOptions];
+  /** the flag value that parses back to `value` (default: String(value)) */
+  format?: (value: never) => string;
 }
 
 export class UsageError extends Error {}
@@ -37,6 +42,14 @@ function nonNegativeInt(raw: string, source: string): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`${source} must be a non-negative integer, got "${raw}"`);
   return n;
+}
+
+function duration(raw: string, source: string): number {
+  try {
+    return keepAliveMs(raw)!;
+  } catch {
+    throw new UsageError(`${source} must be a duration such as "5m", "1h30m" or a number of seconds, got "${raw}"`);
+  }
 }
 
 function port(raw: string, source: string): number {
@@ -58,6 +71,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: "parallel", flag: "parallel", env: "HEARTH_PARALLEL", placeholder: "N", default: "4", help: "sequences decoded in parallel per loaded model", parse: positiveInt },
   { key: "threads", flag: "threads", env: "HEARTH_THREADS", placeholder: "N", default: "math cores", help: "CPU threads for inference (default: the cores llama.cpp uses for math)", parse: positiveInt },
   { key: "gpu", flag: "gpu", env: "HEARTH_GPU", placeholder: "KIND", default: "auto", help: "auto | cuda | metal | vulkan | cpu", parse: gpu },
+  { key: "keepAliveMs", flag: "keep-alive", env: "HEARTH_KEEP_ALIVE", placeholder: "DUR", default: "5m", help: "how long an idle model stays loaded (\"10m\", \"1h\", seconds; negative = forever, 0 = unload after each request)", parse: duration, format: (ms: number) => (ms === Infinity ? "-1" : `${ms / 1000}s`) },
   { key: "maxQueue", flag: "max-queue", env: "HEARTH_MAX_QUEUE", placeholder: "N", default: "512", help: "requests waiting for a free sequence before new ones get 503", parse: nonNegativeInt },
 ];
 

@@ -16,7 +16,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const startedAt = performance.now();
   const runtime = await loadRuntime(options.gpu, options.threads);
   const catalog = new ModelCatalog(resolve(options.models));
-  const pool = new ModelPool(runtime.llama, { contextSize: options.ctxSize, parallel: options.parallel, threads: runtime.threads, maxQueue: options.maxQueue });
+  const pool = new ModelPool(runtime.llama, { contextSize: options.ctxSize, parallel: options.parallel, threads: runtime.threads, maxQueue: options.maxQueue, keepAliveMs: options.keepAliveMs });
   const engine = new Engine(runtime.llama, catalog, pool);
   const models = await catalog.list();
   const app = createApp(engine).listen({ hostname: options.host, port: options.port, maxRequestBodySize: BUN_BODY_LIMIT });

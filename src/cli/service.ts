@@ -130,8 +130,10 @@ export function serveArguments(options: ServeOptions): string[] {
   const args = ["serve"];
   for (const spec of SERVE_OPTIONS) {
     const value = options[spec.key];
+    if (value === undefined) continue;
     const always = spec.key === "host" || spec.key === "port" || spec.key === "models";
-    if (value !== undefined && (always || String(value) !== spec.default)) args.push(`--${spec.flag}`, String(value));
+    const isDefault = spec.key !== "threads" && value === spec.parse(spec.default, "default");
+    if (always || !isDefault) args.push(`--${spec.flag}`, spec.format ? spec.format(value as never) : String(value));
   }
   return args;
 }

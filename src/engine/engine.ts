@@ -11,7 +11,8 @@ import {
   type Token,
 } from "node-llama-cpp";
 import type { ModelCatalog, ModelInfo } from "../models/catalog.ts";
-import { Channel } from "./channel.ts";
+import type { Channel } from "./channel.ts";
+import { streamOnLease, timingsSince } from "./lease-stream.ts";
 import { forceToolCall } from "./forced-tool-call.ts";
 import { grammarFor } from "./grammar.ts";
 import { toChatHistory } from "./history.ts";
@@ -20,7 +21,7 @@ import type { ModelPool, SequenceLease } from "./model-pool.ts";
 import { withPrefix } from "./prefix.ts";
 import { choiceSeed, toLlamaSampling } from "./sampling.ts";
 import { checkTokenIds } from "./token-ids.ts";
-import { CancelledError, InvalidRequestError, type EngineEvent, type FinishReason, type GenerationRequest } from "./types.ts";
+import { InvalidRequestError, type EngineEvent, type FinishReason, type GenerationRequest } from "./types.ts";
 
 export interface StartedGeneration {
   model: ModelInfo;
@@ -108,28 +109,21 @@ export class Engine {
   }
 
   private run(lease: SequenceLease, request: GenerationRequest, plan: Plan, startedAt: bigint): AsyncIterable<EngineEvent> {
-    const channel = new Channel<EngineEvent>();
-    const abort = new AbortController();
-    const onClientAbort = () => abort.abort();
-    request.signal?.addEventListener("abort", onClientAbort, { once: true });
-    const timing: { firstTokenAt?: bigint; firstChoiceInputTokens?: number } = {};
-
-    (async () => {
+    return streamOnLease<EngineEvent>(lease, request.signal, async (channel, signal) => {
+      const timing: { firstTokenAt?: bigint; firstChoiceInputTokens?: number } = {};
       let reasoningTokens = 0;
       let completionTokens = 0;
       let context: Token[] = [];
       // Without a seed node-llama-cpp seeds from the clock's second, which would make the n choices
       // (and requests within the same second) identical.
       const baseSeed = request.sampling.seed ?? randomInt(2 ** 31);
-      for (let choice = 0; choice < request.n && !abort.signal.aborted; choice++) {
-        const outcome = await this.generateChoice(lease, request, plan, choice, channel, abort.signal, timing, baseSeed);
+      for (let choice = 0; choice < request.n && !signal.aborted; choice++) {
+        const outcome = await this.generateChoice(lease, request, plan, choice, channel, signal, timing, baseSeed);
         reasoningTokens += outcome.reasoningTokens;
         completionTokens += outcome.completionTokens;
         context = outcome.context;
         channel.push({ type: "finish", choice, finishReason: outcome.finishReason });
       }
-      const now = process.hrtime.bigint();
-      const firstAt = timing.firstTokenAt ?? now;
       channel.push({
         type: "done",
         usage: {
@@ -139,30 +133,10 @@ export class Engine {
           // Input tokens evaluated for the first choice beyond what the sequence already held.
           cachedTokens: Math.max(0, plan.promptTokens - (timing.firstChoiceInputTokens ?? plan.promptTokens)),
         },
-        timings: {
-          loadNs: lease.loadNs,
-          promptEvalNs: Math.max(0, Number(firstAt - startedAt) - lease.loadNs),
-          evalNs: Number(now - firstAt),
-          totalNs: Number(now - startedAt),
-        },
+        timings: timingsSince(startedAt, timing.firstTokenAt, lease.loadNs),
         context,
       });
-      channel.close();
-    })()
-      .catch((err) => channel.fail(abort.signal.aborted ? new CancelledError() : err))
-      .finally(() => {
-        request.signal?.removeEventListener("abort", onClientAbort);
-        lease.release();
-      });
-
-    return (async function* () {
-      try {
-        yield* channel;
-      } finally {
-        // A consumer that stops reading (client gone) cancels the generation.
-        abort.abort();
-      }
-    })();
+    });
   }
 
   private async generateChoice(

@@ -1,13 +1,14 @@
 import { randomInt } from "node:crypto";
 import { LlamaCompletion, LlamaVocabularyType, TokenMeter, type LlamaCompletionGenerationOptions, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
 import type { ModelCatalog, ModelInfo } from "../models/catalog.ts";
-import { Channel } from "./channel.ts";
+import type { Channel } from "./channel.ts";
+import { streamOnLease, timingsSince } from "./lease-stream.ts";
 import { grammarFor } from "./grammar.ts";
 import { measureLogprobs } from "./logprobs.ts";
 import type { ModelPool, SequenceLease } from "./model-pool.ts";
 import { choiceSeed, toLlamaSampling } from "./sampling.ts";
 import { checkTokenIds } from "./token-ids.ts";
-import { CancelledError, InvalidRequestError, type EngineEvent, type FinishReason, type ResponseFormat, type SamplingOptions, type TokenLogprob } from "./types.ts";
+import { InvalidRequestError, type EngineEvent, type FinishReason, type ResponseFormat, type SamplingOptions, type TokenLogprob } from "./types.ts";
 
 /** A raw prompt: text (special tokens such as `<|im_start|>` are parsed) or token ids of the model's vocabulary. */
 export type TextPrompt = string | number[];
@@ -111,28 +112,21 @@ export class TextCompletions {
   }
 
   private run(lease: SequenceLease, request: TextCompletionRequest, plans: PromptPlan[], sampling: Sampling, startedAt: bigint): AsyncIterable<TextCompletionEvent> {
-    const channel = new Channel<TextCompletionEvent>();
-    const abort = new AbortController();
-    const onClientAbort = () => abort.abort();
-    request.signal?.addEventListener("abort", onClientAbort, { once: true });
-    // Without a seed node-llama-cpp seeds from the clock's second: n choices would all be identical.
-    const baseSeed = request.sampling.seed ?? randomInt(2 ** 31);
-    const stats: RunStats = { completionTokens: 0, context: [] };
-    // Measured before generation: the first choice of each prompt reuses what the sequence already holds.
-    let cachedTokens = 0;
-
-    (async () => {
-      for (let choice = 0; choice < plans.length * request.n && !abort.signal.aborted; choice++) {
+    return streamOnLease<TextCompletionEvent>(lease, request.signal, async (channel, signal) => {
+      // Without a seed node-llama-cpp seeds from the clock's second: n choices would all be identical.
+      const baseSeed = request.sampling.seed ?? randomInt(2 ** 31);
+      const stats: RunStats = { completionTokens: 0, context: [] };
+      // Measured before generation: the first choice of each prompt reuses what the sequence already holds.
+      let cachedTokens = 0;
+      for (let choice = 0; choice < plans.length * request.n && !signal.aborted; choice++) {
         const promptPlan = plans[Math.floor(choice / request.n)]!;
         if (choice % request.n === 0) {
           cachedTokens += Math.min(lease.sequence.compareContextTokens(promptPlan.input).firstDifferentIndex, promptPlan.input.length - 1);
         }
         const choiceSampling = { ...sampling, seed: choiceSeed(baseSeed, choice) };
-        const finishReason = await generateChoice(lease, request, promptPlan, choice, choiceSampling, channel, abort.signal, stats);
+        const finishReason = await generateChoice(lease, request, promptPlan, choice, choiceSampling, channel, signal, stats);
         channel.push({ type: "finish", choice, finishReason });
       }
-      const now = process.hrtime.bigint();
-      const firstAt = stats.firstTokenAt ?? now;
       channel.push({
         type: "done",
         usage: {
@@ -141,30 +135,10 @@ export class TextCompletions {
           reasoningTokens: 0,
           cachedTokens,
         },
-        timings: {
-          loadNs: lease.loadNs,
-          promptEvalNs: Math.max(0, Number(firstAt - startedAt) - lease.loadNs),
-          evalNs: Number(now - firstAt),
-          totalNs: Number(now - startedAt),
-        },
+        timings: timingsSince(startedAt, stats.firstTokenAt, lease.loadNs),
         context: stats.context,
       });
-      channel.close();
-    })()
-      .catch((err) => channel.fail(abort.signal.aborted ? new CancelledError() : err))
-      .finally(() => {
-        request.signal?.removeEventListener("abort", onClientAbort);
-        lease.release();
-      });
-
-    return (async function* () {
-      try {
-        yield* channel;
-      } finally {
-        // A consumer that stops reading (client gone) cancels the generation.
-        abort.abort();
-      }
-    })();
+    });
   }
 }
 

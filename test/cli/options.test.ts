@@ -3,15 +3,17 @@ import { resolveServeOptions, serveHelp, SERVE_OPTIONS, UsageError } from "../..
 
 describe("serve options", () => {
   test("defaults apply when neither flag nor env is given; threads stay unset for the runtime to decide", () => {
-    expect(resolveServeOptions([], {})).toEqual({ host: "127.0.0.1", port: 11435, models: "./models", ctxSize: 4096, parallel: 4, gpu: "auto", maxQueue: 512 });
+    expect(resolveServeOptions([], {})).toEqual({ host: "127.0.0.1", port: 11435, models: "./models", ctxSize: 4096, parallel: 4, gpu: "auto", maxQueue: 512, keepAliveMs: 300_000 });
   });
 
   test("environment variables override defaults and flags override environment variables", () => {
     const env = { HEARTH_PORT: "9000", HEARTH_HOST: "0.0.0.0", HEARTH_THREADS: "3", HEARTH_GPU: "vulkan" };
     const fromEnv = resolveServeOptions([], env);
     expect(fromEnv).toMatchObject({ port: 9000, host: "0.0.0.0", threads: 3, gpu: "vulkan" });
-    const fromFlags = resolveServeOptions(["--port", "9100", "--threads", "1", "--gpu", "cpu", "--ctx-size", "2048", "--parallel", "2", "--models", "/m", "--max-queue", "0"], env);
-    expect(fromFlags).toEqual({ host: "0.0.0.0", port: 9100, threads: 1, gpu: "cpu", ctxSize: 2048, parallel: 2, models: "/m", maxQueue: 0 });
+    const fromFlags = resolveServeOptions(["--port", "9100", "--threads", "1", "--gpu", "cpu", "--ctx-size", "2048", "--parallel", "2", "--models", "/m", "--max-queue", "0", "--keep-alive", "1h30m"], env);
+    expect(fromFlags).toEqual({ host: "0.0.0.0", port: 9100, threads: 1, gpu: "cpu", ctxSize: 2048, parallel: 2, models: "/m", maxQueue: 0, keepAliveMs: 5_400_000 });
+    expect(resolveServeOptions([], { HEARTH_KEEP_ALIVE: "-1" }).keepAliveMs).toBe(Infinity);
+    expect(resolveServeOptions([], { HEARTH_KEEP_ALIVE: "30" }).keepAliveMs).toBe(30_000);
   });
 
   test("bad values name the flag or variable that carried them", () => {
@@ -19,6 +21,7 @@ describe("serve options", () => {
     expect(() => resolveServeOptions([], { HEARTH_THREADS: "0" })).toThrow(/HEARTH_THREADS must be a positive integer/);
     expect(() => resolveServeOptions(["--gpu", "tpu"], {})).toThrow(/--gpu must be one of auto, cuda, metal, vulkan, cpu/);
     expect(() => resolveServeOptions(["--colour", "red"], {})).toThrow(UsageError);
+    expect(() => resolveServeOptions(["--keep-alive", "soon"], {})).toThrow(/--keep-alive must be a duration/);
   });
 
   test("--help lists every option with its env var and default", () => {

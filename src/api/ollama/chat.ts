@@ -6,7 +6,7 @@ import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
 import { ChatRequest, ChatResponse, type ChatMessageT, type ChatRequestT, type ChatResponseT, type ToolCallT } from "./chat-schemas.ts";
 import { OllamaError } from "./errors.ts";
 import { checkCapabilities, createdAt, requireCompletion, logprobsOf, responseFormatOf, statsOf, thinkingOf, topLogprobsOf, type LogprobT } from "./generation.ts";
-import { keepAliveMs } from "./keep-alive.ts";
+import { keepAliveMs } from "../../engine/keep-alive.ts";
 import { loadOrUnload } from "./lifecycle.ts";
 import { ndjsonResponse } from "./ndjson.ts";
 import { fromOptions } from "./options.ts";

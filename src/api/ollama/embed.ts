@@ -4,7 +4,7 @@ import { Embeddings } from "../../engine/embeddings.ts";
 import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
 import { OllamaError } from "./errors.ts";
 import { SharedFields } from "./generation.ts";
-import { keepAliveMs } from "./keep-alive.ts";
+import { keepAliveMs } from "../../engine/keep-alive.ts";
 import { Options } from "./options.ts";
 
 const EmbedRequest = t.Object(

@@ -7,7 +7,7 @@ import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
 import { OllamaError } from "./errors.ts";
 import { GenerateRequest, GenerateResponse, type GenerateRequestT, type GenerateResponseT } from "./generate-schemas.ts";
 import { checkCapabilities, createdAt, logprobsOf, requireCompletion, responseFormatOf, statsOf, thinkingOf, topLogprobsOf, type LogprobT } from "./generation.ts";
-import { keepAliveMs } from "./keep-alive.ts";
+import { keepAliveMs } from "../../engine/keep-alive.ts";
 import { loadOrUnload } from "./lifecycle.ts";
 import { ndjsonResponse } from "./ndjson.ts";
 import { fromOptions } from "./options.ts";

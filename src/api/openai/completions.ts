@@ -72,7 +72,7 @@ function wireFinishReason(reason: FinishReason): "stop" | "length" {
 class ChoiceTexts {
   private lengths: number[];
 
-  constructor(private started: StartedTextCompletion, private n: number, echo: boolean) {
+  constructor(started: StartedTextCompletion, n: number, echo: boolean) {
     const choices = started.promptTexts.length * n;
     this.lengths = Array.from({ length: choices }, (_, i) => (echo ? 0 : started.promptTexts[Math.floor(i / n)]!.length));
   }

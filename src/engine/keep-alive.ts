@@ -1,4 +1,4 @@
-import { InvalidRequestError } from "../../engine/types.ts";
+import { InvalidRequestError } from "./types.ts";
 
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const PART = /^(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/;
