@@ -5,6 +5,7 @@ import { SCRIPTED } from "../../../scripts/gen-model.ts";
 import { ndjsonResponse } from "../../../src/api/ollama/ndjson.ts";
 import { InvalidRequestError } from "../../../src/engine/types.ts";
 import { modelsFolder } from "../../support/models.ts";
+import { PERSON_SCHEMA } from "../../support/person-schema.ts";
 import { expectStats, json, ndjson, RFC3339 } from "../../support/ollama-wire.ts";
 import { startServer, type TestServer } from "../../support/server.ts";
 
@@ -156,12 +157,7 @@ describe("tools", () => {
 
 describe("format", () => {
   const ajv = new Ajv({ strict: false });
-  const schema = {
-    type: "object",
-    properties: { name: { type: "string" }, age: { type: "integer" }, tags: { type: "array", items: { type: "string" }, maxItems: 3 } },
-    required: ["name", "age", "tags"],
-    additionalProperties: false,
-  };
+  const schema = PERSON_SCHEMA;
 
   test("a JSON schema is enforced, even on random weights", async () => {
     // Seeded sampling is deterministic; with these seeds the random model closes its strings within 400 tokens.

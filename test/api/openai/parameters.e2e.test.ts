@@ -3,6 +3,7 @@ import Ajv from "ajv";
 import OpenAI from "openai";
 import { getSmallVocab, SCRIPTED } from "../../../scripts/gen-model.ts";
 import { modelsFolder } from "../../support/models.ts";
+import { PERSON_SCHEMA } from "../../support/person-schema.ts";
 import { expectValid } from "../../support/openai-schemas.ts";
 import { startServer, type TestServer } from "../../support/server.ts";
 
@@ -140,12 +141,7 @@ describe("logprobs", () => {
 
 describe("structured output", () => {
   const ajv = new Ajv({ strict: false });
-  const schema = {
-    type: "object",
-    properties: { name: { type: "string" }, age: { type: "integer" }, tags: { type: "array", items: { type: "string" }, maxItems: 3 } },
-    required: ["name", "age", "tags"],
-    additionalProperties: false,
-  };
+  const schema = PERSON_SCHEMA;
 
   test("json_schema output is valid against the request's schema, even from random weights", async () => {
     for (const seed of [1, 2, 3]) {
