@@ -10,6 +10,7 @@
  */
 import { mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { CHATML_CHAT_TEMPLATE } from "./gguf/chatTemplate.ts";
 import { buildQwen3, randomWeights, type Qwen3Shape } from "./gguf/qwen3.ts";
 import { type ScriptProgram, scriptedWeights } from "./gguf/scripted.ts";
 import { QWEN3_VOCAB_SIZE, Vocab } from "./gguf/tokenizer.ts";
@@ -77,6 +78,10 @@ export const SCRIPTED = {
     text: {
         content: TEXT_EXPECTED.text,
         tokens: TEXT_EXPECTED.tokens,
+    },
+    /** `plain`: the `text` script behind a ChatML template without tools or thinking, so only "completion" */
+    plain: {
+        content: TEXT_EXPECTED.text,
     },
 } as const;
 
@@ -157,7 +162,7 @@ const SCRIPT_TOKENS = [
 // ---------------------------------------------------------------------------
 // presets
 
-export type PresetName = "tiny" | "think" | "tool" | "text" | "bench";
+export type PresetName = "tiny" | "think" | "tool" | "text" | "plain" | "bench";
 
 interface PresetDef {
     description: string;
@@ -175,7 +180,7 @@ export function getSmallVocab(): Vocab {
     return (smallVocab ??= new Vocab({ tokens: SCRIPT_TOKENS }));
 }
 
-function scripted(preset: PresetName, program: ScriptProgram): GgufFile {
+function scripted(preset: PresetName, program: ScriptProgram, chatTemplate?: string): GgufFile {
     const vocab = getSmallVocab();
     const { weights } = scriptedWeights(vocab, SCRIPTED_SHAPE, program);
     return buildQwen3({
@@ -185,6 +190,7 @@ function scripted(preset: PresetName, program: ScriptProgram): GgufFile {
         types: SCRIPTED_TYPES,
         fileType: LlamaFileType.MOSTLY_F16,
         weights,
+        chatTemplate,
     });
 }
 
@@ -211,6 +217,11 @@ export const PRESETS: Record<PresetName, PresetDef> = {
     text: {
         description: `scripted: "${TEXT_EXPECTED.text}<|im_end|>" in ${TEXT_EXPECTED.tokens.length} tokens`,
         build: () => scripted("text", TEXT_SCRIPT),
+    },
+    plain: {
+        // ChatML's generation prompt also ends with "\n", where TEXT_SCRIPT starts
+        description: `scripted like text, with a plain ChatML template (no tools, no thinking): "${TEXT_EXPECTED.text}<|im_end|>"`,
+        build: () => scripted("plain", TEXT_SCRIPT, CHATML_CHAT_TEMPLATE),
     },
     bench: {
         description: "Qwen3-0.6B shape (1024 hidden, 28 layers, 16/8 heads, FFN 3072, vocab 151936, tied output), random Q8_0 weights, ~630 MB",

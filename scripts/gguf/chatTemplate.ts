@@ -86,3 +86,15 @@ export const QWEN3_CHAT_TEMPLATE = `{%- if tools %}
     {%- endif %}
 {%- endif %}
 `;
+
+/**
+ * Plain ChatML with no tools block, <think> or enable_thinking: a model with this template gets only the
+ * "completion" capability. node-llama-cpp's resolveChatWrapper() recognizes it as its ChatMLChatWrapper.
+ */
+export const CHATML_CHAT_TEMPLATE = `{%- for message in messages %}
+    {{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}
+{%- endfor %}
+{%- if add_generation_prompt %}
+    {{- '<|im_start|>assistant\\n' }}
+{%- endif %}
+`;

@@ -2,7 +2,7 @@ import type { LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
 import type { ModelCatalog, ModelInfo } from "../models/catalog.ts";
 import type { LoadedModel, ModelPool } from "./model-pool.ts";
 import { checkTokenIds } from "./token-ids.ts";
-import { CancelledError, InvalidRequestError } from "./types.ts";
+import { CancelledError, InvalidRequestError, type LoadOptions } from "./types.ts";
 
 export interface EmbeddingRequest {
   model: string;
@@ -20,6 +20,8 @@ export interface EmbeddingRequest {
   normalize?: boolean;
   /** how long the model stays loaded once idle: undefined = the pool's default, Infinity = forever, 0 = unload after this request */
   keepAliveMs?: number;
+  /** how the model is loaded: undefined fields = the server's defaults */
+  load?: LoadOptions;
   signal?: AbortSignal;
 }
 
@@ -46,7 +48,7 @@ export class Embeddings {
   async embed(request: EmbeddingRequest): Promise<EmbeddingResult> {
     const startedAt = process.hrtime.bigint();
     const info = await this.catalog.get(request.model);
-    const hold = await this.pool.hold(info, request.keepAliveMs);
+    const hold = await this.pool.hold(info, { keepAliveMs: request.keepAliveMs, load: request.load });
     try {
       const context = await hold.loaded.embeddingContext();
       const loadNs = Number(process.hrtime.bigint() - startedAt);

@@ -17,7 +17,7 @@ import { forceToolCall } from "./forced-tool-call.ts";
 import { grammarFor } from "./grammar.ts";
 import { toChatHistory } from "./history.ts";
 import { measureLogprobs } from "./logprobs.ts";
-import type { ModelPool, SequenceLease } from "./model-pool.ts";
+import type { HoldOptions, ModelPool, SequenceLease } from "./model-pool.ts";
 import { withPrefix } from "./prefix.ts";
 import { choiceSeed, toLlamaSampling } from "./sampling.ts";
 import { checkTokenIds } from "./token-ids.ts";
@@ -65,7 +65,7 @@ export class Engine {
       throw new InvalidRequestError('response_format and guided_choice cannot be combined with tools; pass tool_choice "none" or drop one of them', "response_format");
     }
     const grammar = await grammarFor(this.llama, request.responseFormat);
-    const lease = await this.pool.lease(info, request.signal, request.keepAliveMs);
+    const lease = await this.pool.lease(info, request.signal, { keepAliveMs: request.keepAliveMs, load: request.load });
     try {
       const plan = this.plan(lease, request, grammar);
       return { model: info, events: this.run(lease, request, plan, startedAt) };
@@ -75,9 +75,9 @@ export class Engine {
     }
   }
 
-  /** Loads the model without generating; like a request, it then stays keepAliveMs once idle. */
-  async load(info: ModelInfo, keepAliveMs?: number): Promise<void> {
-    (await this.pool.hold(info, keepAliveMs)).release();
+  /** Loads the model (with these load options) without generating; like a request, it then stays keepAliveMs once idle. */
+  async load(info: ModelInfo, options: HoldOptions = {}): Promise<void> {
+    (await this.pool.hold(info, options)).release();
   }
 
   /** Unloads the model now, or as soon as the requests using it are done. */

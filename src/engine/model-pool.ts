@@ -1,7 +1,7 @@
 import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
 import { JinjaTemplateChatWrapper, resolveChatWrapper } from "node-llama-cpp";
 import type { ModelInfo } from "../models/catalog.ts";
-import { CancelledError, InvalidRequestError, ServerBusyError } from "./types.ts";
+import { CancelledError, InvalidRequestError, ServerBusyError, type LoadOptions } from "./types.ts";
 
 /** Ollama's default: a model nobody has used for five minutes is unloaded. */
 export const DEFAULT_KEEP_ALIVE_MS = 5 * 60_000;
@@ -16,6 +16,23 @@ export interface PoolOptions {
   maxQueue: number;
   /** how long an idle model stays loaded when a request does not say; default DEFAULT_KEEP_ALIVE_MS */
   keepAliveMs?: number;
+}
+
+/** What a request asks of the model it holds. */
+export interface HoldOptions {
+  /** how long the model stays loaded once idle; undefined means the pool's default */
+  keepAliveMs?: number;
+  /** how the model must be loaded; undefined fields mean the pool's defaults */
+  load?: LoadOptions;
+}
+
+/** Load options with the pool's defaults filled in: what a loaded model was loaded with. */
+interface EffectiveLoadOptions {
+  gpuLayers: number | "auto";
+  threads: number;
+  /** undefined: node-llama-cpp's default */
+  batchSize?: number;
+  useMmap: boolean;
 }
 
 /** A loaded model held for one request: it is not unloaded before release(). */
@@ -56,7 +73,7 @@ export class LoadedModel {
     readonly model: LlamaModel,
     readonly context: LlamaContext,
     sequences: LlamaContextSequence[],
-    private readonly threads: number,
+    private readonly loadOptions: EffectiveLoadOptions,
     private readonly maxQueue: number,
   ) {
     this.free = sequences;
@@ -112,7 +129,7 @@ export class LoadedModel {
    */
   embeddingContext(): Promise<LlamaEmbeddingContext> {
     if (!this.embedding) {
-      const creating = this.model.createEmbeddingContext({ contextSize: this.contextSize, batchSize: this.contextSize, threads: this.threads });
+      const creating = this.model.createEmbeddingContext({ contextSize: this.contextSize, batchSize: this.contextSize, threads: this.loadOptions.threads });
       creating.catch(() => {
         if (this.embedding === creating) this.embedding = undefined;
       });
@@ -155,6 +172,7 @@ export class LoadedModel {
 /** Where a model stands in the pool: loading or loaded, who holds it, and when it goes once idle. */
 interface Slot {
   info: ModelInfo;
+  options: EffectiveLoadOptions;
   loading: Promise<LoadedModel>;
   loaded?: LoadedModel;
   /** requests holding the model; it is never unloaded under them */
@@ -164,12 +182,16 @@ interface Slot {
   /** epoch ms at which an idle model is unloaded */
   expiresAt?: number;
   timer?: ReturnType<typeof setTimeout>;
+  /** set once a request asked for other load options: called when the last request using it ends */
+  onIdle?: () => void;
 }
 
 /**
  * Loads models on first use (concurrent requests for a model that is loading share one load)
  * and unloads them once idle past their keep-alive, Ollama-style: every request sets how long
  * the model stays after it, and the clock starts when the last request using it ends.
+ * A request asking for other load options than the loaded model's reloads it with them once the
+ * requests using it are done; requests arriving meanwhile with the same options share the reload.
  */
 export class ModelPool {
   private slots = new Map<string, Slot>();
@@ -181,11 +203,11 @@ export class ModelPool {
     this.defaultKeepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
   }
 
-  /** Holds the model (loading it when needed) until release(); keepAliveMs undefined means the default. */
-  async hold(info: ModelInfo, keepAliveMs?: number): Promise<ModelHold> {
-    const slot = this.slotFor(info);
+  /** Holds the model (loading or reloading it when needed) until release(). */
+  async hold(info: ModelInfo, options: HoldOptions = {}): Promise<ModelHold> {
+    const slot = this.slotFor(info, this.effective(options.load ?? {}));
     slot.users++;
-    slot.keepAliveMs = keepAliveMs ?? this.defaultKeepAliveMs;
+    slot.keepAliveMs = options.keepAliveMs ?? this.defaultKeepAliveMs;
     slot.expiresAt = undefined;
     clearTimeout(slot.timer);
     let released = false;
@@ -202,9 +224,9 @@ export class ModelPool {
     }
   }
 
-  async lease(info: ModelInfo, signal?: AbortSignal, keepAliveMs?: number): Promise<SequenceLease> {
+  async lease(info: ModelInfo, signal?: AbortSignal, options: HoldOptions = {}): Promise<SequenceLease> {
     const started = process.hrtime.bigint();
-    const hold = await this.hold(info, keepAliveMs);
+    const hold = await this.hold(info, options);
     try {
       const sequence = await hold.loaded.acquire(signal);
       const release = () => {
@@ -238,11 +260,22 @@ export class ModelPool {
     return running;
   }
 
-  private slotFor(info: ModelInfo): Slot {
+  /** The request's load options with the pool's defaults filled in, so that equal settings compare equal. */
+  private effective(load: LoadOptions): EffectiveLoadOptions {
+    return {
+      // Without GPU offloading every layer count loads the same model, so none is worth a reload.
+      gpuLayers: this.llama.supportsGpuOffloading ? (load.gpuLayers ?? "auto") : "auto",
+      threads: load.threads ?? this.options.threads,
+      batchSize: load.batchSize,
+      useMmap: load.useMmap ?? true,
+    };
+  }
+
+  private slotFor(info: ModelInfo, options: EffectiveLoadOptions): Slot {
     const existing = this.slots.get(info.path);
-    if (existing) return existing;
-    const previous = this.unloading.get(info.path) ?? Promise.resolve();
-    const slot: Slot = { info, loading: previous.then(() => this.load(info)), users: 0, keepAliveMs: this.defaultKeepAliveMs };
+    if (existing && sameLoadOptions(existing.options, options)) return existing;
+    const previous = existing ? this.replace(existing) : (this.unloading.get(info.path) ?? Promise.resolve());
+    const slot: Slot = { info, options, loading: previous.then(() => this.load(info, options)), users: 0, keepAliveMs: this.defaultKeepAliveMs };
     slot.loading.then(
       (loaded) => (slot.loaded = loaded),
       () => {
@@ -253,9 +286,19 @@ export class ModelPool {
     return slot;
   }
 
+  /** Takes the slot out of the pool; resolves once the requests using it are done and its memory is freed. */
+  private replace(slot: Slot): Promise<void> {
+    clearTimeout(slot.timer);
+    this.slots.delete(slot.info.path);
+    const idle = slot.users > 0 ? new Promise<void>((resolve) => (slot.onIdle = resolve)) : Promise.resolve();
+    return idle.then(() => this.retire(slot));
+  }
+
   private letGo(slot: Slot): void {
     slot.users--;
-    if (slot.users > 0 || slot.keepAliveMs === Infinity) return;
+    if (slot.users > 0) return;
+    if (slot.onIdle) return slot.onIdle();
+    if (slot.keepAliveMs === Infinity) return;
     slot.expiresAt = Date.now() + Math.max(0, slot.keepAliveMs);
     this.schedule(slot);
   }
@@ -276,6 +319,12 @@ export class ModelPool {
     const path = slot.info.path;
     if (this.slots.get(path) !== slot) return this.unloading.get(path) ?? Promise.resolve();
     this.slots.delete(path);
+    return this.retire(slot);
+  }
+
+  /** Disposes a slot already out of the pool; loading its file again waits for the memory to be freed. */
+  private retire(slot: Slot): Promise<void> {
+    const path = slot.info.path;
     const disposed: Promise<void> = slot.loading
       .then((loaded) => loaded.dispose(), () => undefined)
       .catch((err) => console.warn(`hearth: unloading ${slot.info.name} failed: ${(err as Error).message}`))
@@ -286,17 +335,18 @@ export class ModelPool {
     return disposed;
   }
 
-  private async load(info: ModelInfo): Promise<LoadedModel> {
-    const model = await this.llama.loadModel({ modelPath: info.path });
+  private async load(info: ModelInfo, options: EffectiveLoadOptions): Promise<LoadedModel> {
+    const model = await this.llama.loadModel({ modelPath: info.path, gpuLayers: options.gpuLayers, useMmap: options.useMmap });
     try {
       const contextSize = Math.min(this.options.contextSize, model.trainContextSize);
       const context = await model.createContext({
         contextSize,
         sequences: this.options.parallel,
-        threads: this.options.threads,
+        threads: options.threads,
+        batchSize: options.batchSize,
       });
       const sequences = Array.from({ length: this.options.parallel }, () => context.getSequence());
-      return new LoadedModel(info, model, context, sequences, this.options.threads, this.options.maxQueue);
+      return new LoadedModel(info, model, context, sequences, options, this.options.maxQueue);
     } catch (err) {
       await model.dispose();
       throw err;
@@ -310,4 +360,8 @@ export class ModelPool {
     await Promise.all([...this.unloading.values()]);
     for (const slot of slots) await (await slot.loading.catch(() => undefined))?.dispose();
   }
+}
+
+function sameLoadOptions(a: EffectiveLoadOptions, b: EffectiveLoadOptions): boolean {
+  return a.gpuLayers === b.gpuLayers && a.threads === b.threads && a.batchSize === b.batchSize && a.useMmap === b.useMmap;
 }

@@ -8,7 +8,7 @@ import { measureLogprobs } from "./logprobs.ts";
 import type { ModelPool, SequenceLease } from "./model-pool.ts";
 import { choiceSeed, toLlamaSampling } from "./sampling.ts";
 import { checkTokenIds } from "./token-ids.ts";
-import { InvalidRequestError, type EngineEvent, type FinishReason, type ResponseFormat, type SamplingOptions, type TokenLogprob } from "./types.ts";
+import { InvalidRequestError, type EngineEvent, type FinishReason, type LoadOptions, type ResponseFormat, type SamplingOptions, type TokenLogprob } from "./types.ts";
 
 /** A raw prompt: text (special tokens such as `<|im_start|>` are parsed) or token ids of the model's vocabulary. */
 export type TextPrompt = string | number[];
@@ -36,6 +36,8 @@ export interface TextCompletionRequest {
   prefix?: number[];
   /** how long the model stays loaded once idle: undefined = the pool's default, Infinity = forever, 0 = unload after this request */
   keepAliveMs?: number;
+  /** how the model is loaded: undefined fields = the server's defaults */
+  load?: LoadOptions;
   signal?: AbortSignal;
 }
 
@@ -98,7 +100,7 @@ export class TextCompletions {
       throw new InvalidRequestError(`model "${request.model}" has no fill-in-the-middle tokens (capability "insert"), so suffix cannot be used`, "suffix");
     }
     const grammar = await grammarFor(this.pool.llama, request.responseFormat ?? { type: "text" });
-    const lease = await this.pool.lease(info, request.signal, request.keepAliveMs);
+    const lease = await this.pool.lease(info, request.signal, { keepAliveMs: request.keepAliveMs, load: request.load });
     try {
       const model = lease.loaded.model;
       const sampling = { ...toLlamaSampling(model, request.sampling, contextLimit(lease, request)), grammar };

@@ -48,6 +48,20 @@ export interface SamplingOptions {
   logitBias?: Record<number, number>;
 }
 
+/**
+ * How a model is loaded (Ollama's load options). Unset fields mean the server's defaults: its
+ * thread count, as many GPU layers as fit, memory mapping on, node-llama-cpp's batch size.
+ * A request asking for other values than the loaded model's reloads it once nobody uses it.
+ */
+export interface LoadOptions {
+  /** layers offloaded to the GPU; 0 keeps the model on the CPU */
+  gpuLayers?: number;
+  threads?: number;
+  /** tokens evaluated per batch */
+  batchSize?: number;
+  useMmap?: boolean;
+}
+
 export interface GenerationRequest {
   model: string;
   messages: EngineMessage[];
@@ -73,6 +87,8 @@ export interface GenerationRequest {
   chatTemplate?: string;
   /** how long the model stays loaded once idle: undefined = the pool's default, Infinity = forever, 0 = unload after this request */
   keepAliveMs?: number;
+  /** how the model is loaded: undefined fields = the server's defaults */
+  load?: LoadOptions;
   signal?: AbortSignal;
 }
 

@@ -15,6 +15,7 @@ import {
     readGgufFileInfo,
     resolveChatWrapper,
 } from "node-llama-cpp";
+import { deriveCapabilities } from "../../src/models/capabilities.ts";
 import {
     ensureModel,
     GENERATOR_KEY,
@@ -23,11 +24,12 @@ import {
     isModelCurrent,
     PRESET_NAMES,
     PRESETS,
+    SCRIPTED,
     TEXT_EXPECTED,
     THINK_EXPECTED,
     TOOL_EXPECTED,
 } from "../../scripts/gen-model.ts";
-import { QWEN3_CHAT_TEMPLATE } from "../../scripts/gguf/chatTemplate.ts";
+import { CHATML_CHAT_TEMPLATE, QWEN3_CHAT_TEMPLATE } from "../../scripts/gguf/chatTemplate.ts";
 import { fromTokenText, TokenType, toTokenText, Vocab } from "../../scripts/gguf/tokenizer.ts";
 import {
     decodeTensor,
@@ -213,7 +215,9 @@ describe("tokenizer", () => {
 let llama: Llama;
 const models = new Map<string, LlamaModel>();
 
-async function loadPreset(preset: "tiny" | "think" | "tool" | "text") {
+type SmallPreset = "tiny" | "think" | "tool" | "text" | "plain";
+
+async function loadPreset(preset: SmallPreset) {
     let model = models.get(preset);
     if (model == null) {
         model = await llama.loadModel({ modelPath: await ensureModel(preset) });
@@ -222,7 +226,7 @@ async function loadPreset(preset: "tiny" | "think" | "tool" | "text") {
     return model;
 }
 
-async function withSession<T>(preset: "tiny" | "think" | "tool" | "text", fn: (session: LlamaChatSession, model: LlamaModel) => Promise<T>, wrapper?: QwenChatWrapper) {
+async function withSession<T>(preset: SmallPreset, fn: (session: LlamaChatSession, model: LlamaModel) => Promise<T>, wrapper?: QwenChatWrapper) {
     const model = await loadPreset(preset);
     const context = await model.createContext({ contextSize: 2048, threads: 2 });
     try {
@@ -243,7 +247,7 @@ afterAll(async () => {
 
 describe("presets", () => {
     test("PRESETS lists all presets with descriptions", () => {
-        expect(PRESET_NAMES.sort()).toEqual(["bench", "text", "think", "tiny", "tool"]);
+        expect(PRESET_NAMES.sort()).toEqual(["bench", "plain", "text", "think", "tiny", "tool"]);
         for (const p of PRESET_NAMES) expect(PRESETS[p].description.length).toBeGreaterThan(10);
     });
 
@@ -268,7 +272,7 @@ describe("presets", () => {
     });
 
     test("scripted presets are small", () => {
-        for (const p of ["think", "tool", "text"] as const) {
+        for (const p of ["think", "tool", "text", "plain"] as const) {
             const path = join(tmp, `${p}.gguf`);
             generateModel(p, path);
             expect(statSync(path).size).toBeLessThan(2_000_000);
@@ -438,6 +442,25 @@ describe("presets", () => {
         await withSession("text", async (session) => {
             expect(await session.prompt("Write a poem", { temperature: 1, topK: 40, topP: 0.95, seed: 1234, repeatPenalty: { penalty: 1.3 } }))
                 .toBe(TEXT_EXPECTED.text);
+        });
+    }, MODEL_TIMEOUT);
+
+    test("plain: a ChatML template without tools or thinking, so only the completion capability", async () => {
+        const info = await readGgufFileInfo(await ensureModel("plain"), { logWarnings: false });
+        const template = (info.metadata as any).tokenizer.chat_template as string;
+        expect(template).toBe(CHATML_CHAT_TEMPLATE);
+        for (const marker of ["tools", "<think>", "enable_thinking", "reasoning_content"]) expect(template).not.toContain(marker);
+        expect(deriveCapabilities({ architecture: "qwen3", chatTemplate: template, metadata: info.metadata })).toEqual(["completion"]);
+    });
+
+    test("plain: resolves to node-llama-cpp's ChatMLChatWrapper and says the exact sentence", async () => {
+        await withSession("plain", async (session, model) => {
+            expect(session.chatWrapper.wrapperName).toBe("ChatML");
+            expect(await session.prompt("Say something", { temperature: 0, maxTokens: 50 })).toBe(SCRIPTED.plain.content);
+            // the script starts from the "\n" that ends ChatML's generation prompt
+            const n = TEXT_EXPECTED.tokens.length;
+            const tail = session.sequence.contextTokens.slice(-n - 2).map((t) => model.detokenize([t], true));
+            expect(tail).toEqual(["assistant", "\n", ...TEXT_EXPECTED.tokens]);
         });
     }, MODEL_TIMEOUT);
 });

@@ -9,7 +9,7 @@ import { checkCapabilities, createdAt, requireCompletion, logprobsOf, responseFo
 import { keepAliveMs } from "../../engine/keep-alive.ts";
 import { loadOrUnload } from "./lifecycle.ts";
 import { ndjsonResponse } from "./ndjson.ts";
-import { fromOptions } from "./options.ts";
+import { fromOptions, loadOptionsOf } from "./options.ts";
 
 export function toGenerationRequest(body: ChatRequestT, info: ModelInfo, signal?: AbortSignal): GenerationRequest {
   checkCapabilities(info, { ...body, images: body.messages?.flatMap((m) => m.images ?? []) });
@@ -33,6 +33,7 @@ export function toGenerationRequest(body: ChatRequestT, info: ModelInfo, signal?
     n: 1,
     topLogprobs: topLogprobsOf(body),
     keepAliveMs: keepAliveMs(body.keep_alive),
+    load: options.load,
     signal,
   };
 }
@@ -124,9 +125,8 @@ export function chatRoutes(engine: Engine) {
     async ({ body, request }) => {
       const info = await engine.catalog.get(body.model);
       requireCompletion(info, body.model, "chat");
-      const keepAlive = keepAliveMs(body.keep_alive);
       if (!body.messages?.length) {
-        const doneReason = await loadOrUnload(engine, info, keepAlive);
+        const doneReason = await loadOrUnload(engine, info, { keepAliveMs: keepAliveMs(body.keep_alive), load: loadOptionsOf(body.options ?? undefined) });
         return { model: body.model, created_at: createdAt(), message: { role: "assistant" as const, content: "" }, done: true, done_reason: doneReason };
       }
       const generation = toGenerationRequest(body, info, request.signal);

@@ -5,7 +5,7 @@ import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
 import { OllamaError } from "./errors.ts";
 import { SharedFields } from "./generation.ts";
 import { keepAliveMs } from "../../engine/keep-alive.ts";
-import { Options } from "./options.ts";
+import { loadOptionsOf, Options } from "./options.ts";
 
 const EmbedRequest = t.Object(
   {
@@ -68,6 +68,7 @@ export function embedRoutes(engine: Engine) {
           truncate: body.truncate ?? true,
           contextLimit: body.options?.num_ctx,
           keepAliveMs: keepAliveMs(body.keep_alive),
+          load: loadOptionsOf(body.options),
           signal: request.signal,
         });
         return {
@@ -87,7 +88,7 @@ export function embedRoutes(engine: Engine) {
           summary: "Generate embeddings",
           description:
             "Ollama-compatible. Vectors are L2-normalized; inputs are embedded one after another on the model's own embeddings context. " +
-            "Any model embeds: decoder models through their final hidden state. Of the options only num_ctx acts on embeddings: it lowers the tokens an input may use.",
+            "Any model embeds: decoder models through their final hidden state. Of the options only num_ctx (it lowers the tokens an input may use) and the load options act on embeddings.",
         },
       },
     )
@@ -101,6 +102,7 @@ export function embedRoutes(engine: Engine) {
           normalize: false,
           contextLimit: body.options?.num_ctx,
           keepAliveMs: keepAliveMs(body.keep_alive),
+          load: loadOptionsOf(body.options),
           signal: request.signal,
         });
         return { embedding: result.vectors[0] ?? [] };
@@ -111,7 +113,7 @@ export function embedRoutes(engine: Engine) {
         response: { 200: EmbeddingsResponse, 400: OllamaError, 404: OllamaError },
         detail: {
           summary: "Generate an embedding (legacy, superseded by /api/embed)",
-          description: "Ollama-compatible. A prompt longer than the context is a 400, never truncated; of the options only num_ctx acts.",
+          description: "Ollama-compatible. A prompt longer than the context is a 400, never truncated; of the options only num_ctx and the load options act.",
         },
       },
     );

@@ -10,7 +10,7 @@ import { checkCapabilities, createdAt, logprobsOf, requireCompletion, responseFo
 import { keepAliveMs } from "../../engine/keep-alive.ts";
 import { loadOrUnload } from "./lifecycle.ts";
 import { ndjsonResponse } from "./ndjson.ts";
-import { fromOptions } from "./options.ts";
+import { fromOptions, loadOptionsOf } from "./options.ts";
 import { parseTemplate } from "./template.ts";
 
 interface StartedAnswer {
@@ -40,6 +40,7 @@ async function startAnswer(engine: Engine, completions: TextCompletions, body: G
     topLogprobs,
     prefix: body.context ?? undefined,
     keepAliveMs: keepAliveMs(body.keep_alive),
+    load: options.load,
     signal,
   };
   if (body.raw || body.suffix || template?.kind === "go") {
@@ -139,7 +140,7 @@ export function generateRoutes(engine: Engine) {
       const info = await engine.catalog.get(body.model);
       requireCompletion(info, body.model, "generate");
       if (!body.prompt) {
-        const doneReason = await loadOrUnload(engine, info, keepAliveMs(body.keep_alive));
+        const doneReason = await loadOrUnload(engine, info, { keepAliveMs: keepAliveMs(body.keep_alive), load: loadOptionsOf(body.options ?? undefined) });
         return { model: body.model, created_at: createdAt(), response: "", done: true, done_reason: doneReason };
       }
       const answer = await startAnswer(engine, completions, { ...body, prompt: body.prompt }, info, request.signal);

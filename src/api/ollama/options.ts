@@ -1,21 +1,17 @@
 import { t, type Static } from "elysia";
-import type { SamplingOptions } from "../../engine/types.ts";
+import type { LoadOptions, SamplingOptions } from "../../engine/types.ts";
 
 /** Ollama's defaults (docs/modelfile.mdx), not node-llama-cpp's greedy decoding. */
 const DEFAULTS = { temperature: 0.8, topK: 40, topP: 0.9, repeatLastN: 64 };
 
 /**
- * Options a request cannot change: they are fixed when the model is loaded, once for every
- * request sharing it (hearth serve's flags), or have nothing to act on in llama.cpp's sampler as
- * node-llama-cpp exposes it. Ollama ignores what it does not understand with a warning; so does Hearth.
+ * Options with nothing to act on: Hearth has no context shift, and llama.cpp's sampler as
+ * node-llama-cpp exposes it has no typical sampling. Ollama ignores what it does not understand
+ * with a warning; so does Hearth.
  */
 const IGNORED: Record<string, string> = {
   num_keep: "Hearth never shifts the context (a prompt that does not fit is refused), so there is nothing to keep",
   typical_p: "node-llama-cpp has no locally typical sampling",
-  num_batch: "the batch size is fixed when the model is loaded",
-  num_gpu: "GPU offloading is fixed when the model is loaded (hearth serve --gpu)",
-  num_thread: "the thread count is fixed for the server (hearth serve --threads)",
-  use_mmap: "memory mapping is fixed when the model is loaded",
 };
 
 export const Options = t.Object(
@@ -39,12 +35,17 @@ export const Options = t.Object(
         description: "Tokens the prompt and the answer may use together. The loaded context is shared by every request, so a larger value is capped at it (hearth serve --ctx-size)",
       }),
     ),
-    num_batch: t.Optional(t.Integer({ description: "Accepted and ignored (logged): fixed at load" })),
-    num_gpu: t.Optional(t.Integer({ description: "Accepted and ignored (logged): fixed at load" })),
-    num_thread: t.Optional(t.Integer({ description: "Accepted and ignored (logged): hearth serve --threads" })),
-    use_mmap: t.Optional(t.Boolean({ description: "Accepted and ignored (logged): fixed at load" })),
+    num_batch: t.Optional(t.Integer({ minimum: 1, description: "Load option: tokens evaluated per batch; default node-llama-cpp's" })),
+    num_gpu: t.Optional(t.Integer({ minimum: -1, description: "Load option: layers offloaded to the GPU, 0 none; -1 (default): as many as fit" })),
+    num_thread: t.Optional(t.Integer({ minimum: 0, description: "Load option: CPU threads; 0 (default): hearth serve --threads" })),
+    use_mmap: t.Optional(t.Boolean({ description: "Load option: memory-map the weights; default true" })),
   },
-  { additionalProperties: t.Unknown(), description: "Model parameters (Modelfile PARAMETERs); unknown ones are ignored with a warning in the server log" },
+  {
+    additionalProperties: t.Unknown(),
+    description:
+      "Model parameters (Modelfile PARAMETERs); unknown ones are ignored with a warning in the server log. " +
+      "Load options (num_batch, num_gpu, num_thread, use_mmap) other than the loaded model's reload it once the requests using it are done",
+  },
 );
 export type OptionsT = Static<typeof Options>;
 
@@ -53,6 +54,7 @@ export interface GenerationOptions {
   maxTokens?: number;
   contextLimit?: number;
   stop: string[];
+  load: LoadOptions;
 }
 
 const KNOWN = new Set(Object.keys(Options.properties));
@@ -77,6 +79,17 @@ export function fromOptions(options: OptionsT = {}): GenerationOptions {
     maxTokens: options.num_predict !== undefined && options.num_predict > 0 ? options.num_predict : undefined,
     contextLimit: options.num_ctx,
     stop: options.stop === undefined ? [] : typeof options.stop === "string" ? [options.stop] : options.stop,
+    load: loadOptionsOf(options),
+  };
+}
+
+/** Ollama's load options; its "let the runtime decide" values (-1 layers, 0 threads) are the server's defaults. */
+export function loadOptionsOf(options: OptionsT = {}): LoadOptions {
+  return {
+    gpuLayers: options.num_gpu === undefined || options.num_gpu < 0 ? undefined : options.num_gpu,
+    threads: options.num_thread || undefined,
+    batchSize: options.num_batch,
+    useMmap: options.use_mmap,
   };
 }
 
