@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SCRIPTED } from "../../../scripts/gen-model.ts";
 import { modelsFolder } from "../../support/models.ts";
+import { WEATHER_TOOL } from "../../support/fixtures.ts";
 import { json } from "../../support/ollama-wire.ts";
 import { startServer, type TestServer } from "../../support/server.ts";
 
@@ -20,14 +21,7 @@ const messages = [{ role: "user", content: "Say something." }];
 const chat = (body: Record<string, unknown>) => json(`${server.url}/api/chat`, { model: "plain", messages, stream: false, ...body });
 const generate = (body: Record<string, unknown>) => json(`${server.url}/api/generate`, { model: "plain", prompt: "Say something.", stream: false, ...body });
 
-const weatherTool = {
-  type: "function",
-  function: {
-    name: "get_weather",
-    description: "The weather in a city",
-    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
-  },
-};
+const weatherTool = WEATHER_TOOL;
 
 describe("thinking", () => {
   test("/api/chat with think on a model without the capability: 400 with Ollama's message, streamed or not", async () => {

@@ -5,7 +5,7 @@ import { SCRIPTED } from "../../../scripts/gen-model.ts";
 import { ndjsonResponse } from "../../../src/api/ollama/ndjson.ts";
 import { InvalidRequestError } from "../../../src/engine/types.ts";
 import { modelsFolder } from "../../support/models.ts";
-import { PERSON_SCHEMA } from "../../support/person-schema.ts";
+import { PERSON_SCHEMA, WEATHER_TOOL } from "../../support/fixtures.ts";
 import { expectStats, json, ndjson, RFC3339 } from "../../support/ollama-wire.ts";
 import { startServer, type TestServer } from "../../support/server.ts";
 
@@ -31,14 +31,7 @@ const chat = (request: Omit<ChatRequest, "stream" | "messages"> & { messages?: M
   ollama.chat({ messages: user("Tell me a story."), ...request, stream: false });
 const content = async (request: Omit<ChatRequest, "stream" | "messages"> & { messages?: Message[] }) => (await chat(request)).message.content;
 
-const weatherTool = {
-  type: "function",
-  function: {
-    name: "get_weather",
-    description: "The weather in a city",
-    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
-  },
-};
+const weatherTool = WEATHER_TOOL;
 
 describe("wire format", () => {
   test("streams NDJSON by default: chunks with done false, then one final object with the statistics", async () => {

@@ -3,7 +3,7 @@ import Ajv from "ajv";
 import OpenAI from "openai";
 import { getSmallVocab, SCRIPTED } from "../../../scripts/gen-model.ts";
 import { modelsFolder } from "../../support/models.ts";
-import { PERSON_SCHEMA } from "../../support/person-schema.ts";
+import { PERSON_SCHEMA } from "../../support/fixtures.ts";
 import { expectValid } from "../../support/openai-schemas.ts";
 import { startServer, type TestServer } from "../../support/server.ts";
 
