@@ -16,12 +16,17 @@ export interface ServeOptions {
   maxQueue: number;
   /** ms a model stays loaded after its last request; Infinity = forever */
   keepAliveMs: number;
+  maxLoadedModels: number;
+  /** bytes the loaded models may take; "auto" = the machine's RAM plus dedicated GPU memory */
+  memoryBudget: number | "auto";
 }
 
 interface OptionSpec {
   key: keyof ServeOptions;
   flag: string;
   env: string;
+  /** Ollama's variable for the same setting, read when Hearth's own is not set */
+  ollamaEnv?: string;
   placeholder: string;
   help: string;
   default: string;
@@ -52,6 +57,16 @@ function duration(raw: string, source: string): number {
   }
 }
 
+const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, t: 1e12, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+
+function memorySize(raw: string, source: string): number | "auto" {
+  if (raw === "auto") return "auto";
+  const match = raw.trim().match(/^(\d+(?:\.\d+)?)\s*([a-z]*)$/i);
+  const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
+  if (!match || unit === undefined || Number(match[1]) <= 0) throw new UsageError(`${source} must be "auto" or a size such as "16GiB", "8GB" or a number of bytes, got "${raw}"`);
+  return Math.floor(Number(match[1]) * unit);
+}
+
 function port(raw: string, source: string): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${source} must be a port number 0-65535, got "${raw}"`);
@@ -68,11 +83,13 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: "port", flag: "port", env: "HEARTH_PORT", placeholder: "N", default: "11435", help: "TCP port (0 picks a free one)", parse: port },
   { key: "models", flag: "models", env: "HEARTH_MODELS", placeholder: "DIR", default: "./models", help: "folder searched for *.gguf models", parse: (s) => s },
   { key: "ctxSize", flag: "ctx-size", env: "HEARTH_CTX_SIZE", placeholder: "N", default: "4096", help: "context tokens per sequence (capped at the model's trained length)", parse: positiveInt },
-  { key: "parallel", flag: "parallel", env: "HEARTH_PARALLEL", placeholder: "N", default: "4", help: "sequences decoded in parallel per loaded model", parse: positiveInt },
+  { key: "parallel", flag: "parallel", env: "HEARTH_PARALLEL", ollamaEnv: "OLLAMA_NUM_PARALLEL", placeholder: "N", default: "4", help: "sequences decoded in parallel per loaded model", parse: positiveInt },
   { key: "threads", flag: "threads", env: "HEARTH_THREADS", placeholder: "N", default: "math cores", help: "CPU threads for inference (default: the cores llama.cpp uses for math)", parse: positiveInt },
   { key: "gpu", flag: "gpu", env: "HEARTH_GPU", placeholder: "KIND", default: "auto", help: "auto | cuda | metal | vulkan | cpu", parse: gpu },
-  { key: "keepAliveMs", flag: "keep-alive", env: "HEARTH_KEEP_ALIVE", placeholder: "DUR", default: "5m", help: "how long an idle model stays loaded (\"10m\", \"1h\", seconds; negative = forever, 0 = unload after each request)", parse: duration, format: (ms: number) => (ms === Infinity ? "-1" : `${ms / 1000}s`) },
-  { key: "maxQueue", flag: "max-queue", env: "HEARTH_MAX_QUEUE", placeholder: "N", default: "512", help: "requests waiting for a free sequence before new ones get 503", parse: nonNegativeInt },
+  { key: "keepAliveMs", flag: "keep-alive", env: "HEARTH_KEEP_ALIVE", ollamaEnv: "OLLAMA_KEEP_ALIVE", placeholder: "DUR", default: "5m", help: "how long an idle model stays loaded (\"10m\", \"1h\", seconds; negative = forever, 0 = unload after each request)", parse: duration, format: (ms: number) => (ms === Infinity ? "-1" : `${ms / 1000}s`) },
+  { key: "maxQueue", flag: "max-queue", env: "HEARTH_MAX_QUEUE", ollamaEnv: "OLLAMA_MAX_QUEUE", placeholder: "N", default: "512", help: "requests waiting for a free sequence before new ones get 503", parse: nonNegativeInt },
+  { key: "maxLoadedModels", flag: "max-loaded-models", env: "HEARTH_MAX_LOADED_MODELS", ollamaEnv: "OLLAMA_MAX_LOADED_MODELS", placeholder: "N", default: "3", help: "models kept loaded at once; one more unloads the least recently used idle model", parse: positiveInt },
+  { key: "memoryBudget", flag: "memory-budget", env: "HEARTH_MEMORY_BUDGET", placeholder: "SIZE", default: "auto", help: "memory the loaded models may take (\"16GiB\"; auto = RAM plus dedicated GPU memory)", parse: memorySize },
 ];
 
 /** Flags win over environment variables, which win over defaults. */
@@ -91,9 +108,9 @@ export function resolveServeOptions(argv: string[], env: Record<string, string |
   const resolved: Record<string, unknown> = {};
   for (const spec of SERVE_OPTIONS) {
     const flagValue = values[spec.flag];
-    const envValue = env[spec.env];
+    const envName = [spec.env, spec.ollamaEnv].find((name) => name !== undefined && env[name] !== undefined && env[name] !== "");
     if (typeof flagValue === "string") resolved[spec.key] = spec.parse(flagValue, `--${spec.flag}`);
-    else if (envValue !== undefined && envValue !== "") resolved[spec.key] = spec.parse(envValue, spec.env);
+    else if (envName !== undefined) resolved[spec.key] = spec.parse(env[envName]!, envName);
     else if (spec.key !== "threads") resolved[spec.key] = spec.parse(spec.default, "default");
   }
   return resolved as unknown as ServeOptions;
@@ -102,7 +119,8 @@ export function resolveServeOptions(argv: string[], env: Record<string, string |
 export function serveHelp(): string {
   const rows = SERVE_OPTIONS.map((o) => {
     const left = `  --${o.flag} ${o.placeholder}`;
-    return `${left.padEnd(24)}${o.help}\n${"".padEnd(24)}env ${o.env}, default ${o.default}`;
+    const env = o.ollamaEnv ? `${o.env} (or ${o.ollamaEnv})` : o.env;
+    return `${left.padEnd(24)}${o.help}\n${"".padEnd(24)}env ${env}, default ${o.default}`;
   });
   return rows.join("\n");
 }

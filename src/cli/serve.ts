@@ -1,8 +1,11 @@
 import { resolve } from "node:path";
 import { Engine } from "../engine/engine.ts";
+import { machineMemory } from "../engine/memory-estimate.ts";
 import { ModelPool } from "../engine/model-pool.ts";
 import { loadRuntime } from "../engine/runtime.ts";
 import { ModelCatalog } from "../models/catalog.ts";
+import { Metrics } from "../observability/metrics.ts";
+import { Telemetry } from "../observability/telemetry.ts";
 import { BUN_BODY_LIMIT, createApp } from "../server/app.ts";
 import { VERSION } from "../version.ts";
 import type { ServeOptions } from "./options.ts";
@@ -16,17 +19,41 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const startedAt = performance.now();
   const runtime = await loadRuntime(options.gpu, options.threads);
   const catalog = new ModelCatalog(resolve(options.models));
-  const pool = new ModelPool(runtime.llama, { contextSize: options.ctxSize, parallel: options.parallel, threads: runtime.threads, maxQueue: options.maxQueue, keepAliveMs: options.keepAliveMs });
-  const engine = new Engine(runtime.llama, catalog, pool);
+  const pool = new ModelPool(runtime.llama, {
+    contextSize: options.ctxSize,
+    parallel: options.parallel,
+    threads: runtime.threads,
+    maxQueue: options.maxQueue,
+    keepAliveMs: options.keepAliveMs,
+    maxLoadedModels: options.maxLoadedModels,
+    memoryBudget: options.memoryBudget === "auto" ? await machineMemory(runtime.llama) : options.memoryBudget,
+  });
+  const metrics = new Metrics(pool);
+  const telemetry = new Telemetry(metrics);
+  const engine = new Engine(runtime.llama, catalog, pool, telemetry);
   const models = await catalog.list();
-  const app = createApp(engine).listen({ hostname: options.host, port: options.port, maxRequestBodySize: BUN_BODY_LIMIT });
-  const url = `http://${formatHost(options.host)}:${app.server!.port}`;
+  const handle = telemetry.wrap(createApp(engine, { metrics, telemetry }).fetch);
+  // Bun.serve with a single fetch rather than Elysia's listen, whose per-route table would route
+  // requests around the telemetry.
+  const server = Bun.serve({
+    hostname: options.host,
+    port: options.port,
+    maxRequestBodySize: BUN_BODY_LIMIT,
+    // Closes keep-alive connections idle between requests; a request itself may take as long as
+    // generating takes (Bun would otherwise cut a quiet non-streamed answer at the idle timeout).
+    idleTimeout: 30,
+    fetch(request, bun) {
+      bun.timeout(request, 0);
+      return handle(request);
+    },
+  });
+  const url = `http://${formatHost(options.host)}:${server.port}`;
   const names = models.length > 0 ? models.map((m) => m.name).join(", ") : `none (put *.gguf files in ${catalog.dir})`;
   console.log(`hearth ${VERSION} listening on ${url} in ${Math.round(performance.now() - startedAt)} ms | backend ${runtime.description} | models: ${names}`);
   return {
     url,
     async stop() {
-      await app.stop(true);
+      await server.stop(true);
       await pool.dispose();
       await runtime.llama.dispose();
     },

@@ -2,7 +2,7 @@ import type { LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
 import type { ModelCatalog, ModelInfo } from "../models/catalog.ts";
 import type { LoadedModel, ModelPool } from "./model-pool.ts";
 import { checkTokenIds } from "./token-ids.ts";
-import { CancelledError, InvalidRequestError, type LoadOptions } from "./types.ts";
+import { CancelledError, InvalidRequestError, type EngineObserver, type LoadOptions } from "./types.ts";
 
 export interface EmbeddingRequest {
   model: string;
@@ -43,16 +43,21 @@ export interface EmbeddingResult {
  * OpenAI's and Ollama's embeddings are, so cosine similarity is a dot product.
  */
 export class Embeddings {
-  constructor(readonly catalog: ModelCatalog, readonly pool: ModelPool) {}
+  constructor(
+    readonly catalog: ModelCatalog,
+    readonly pool: ModelPool,
+    private readonly observer?: EngineObserver,
+  ) {}
 
   async embed(request: EmbeddingRequest): Promise<EmbeddingResult> {
     const startedAt = process.hrtime.bigint();
     const info = await this.catalog.get(request.model);
-    const hold = await this.pool.hold(info, { keepAliveMs: request.keepAliveMs, load: request.load });
+    const hold = await this.pool.hold(info, { keepAliveMs: request.keepAliveMs, load: request.load, signal: request.signal });
     try {
       const context = await hold.loaded.embeddingContext();
       const loadNs = Number(process.hrtime.bigint() - startedAt);
       const { vectors, promptTokens } = await embedWith(hold.loaded, context, request);
+      this.observer?.finished({ model: request.model, signal: request.signal, promptTokens, cachedTokens: 0, completionTokens: 0 });
       return { model: info, vectors, promptTokens, loadNs, totalNs: Number(process.hrtime.bigint() - startedAt) };
     } finally {
       hold.release();

@@ -12,16 +12,18 @@ import {
 } from "node-llama-cpp";
 import type { ModelCatalog, ModelInfo } from "../models/catalog.ts";
 import type { Channel } from "./channel.ts";
+import { Embeddings } from "./embeddings.ts";
 import { streamOnLease, timingsSince } from "./lease-stream.ts";
 import { forceToolCall } from "./forced-tool-call.ts";
 import { grammarFor } from "./grammar.ts";
 import { toChatHistory } from "./history.ts";
 import { measureLogprobs } from "./logprobs.ts";
-import type { HoldOptions, ModelPool, SequenceLease } from "./model-pool.ts";
+import type { HoldOptions, LoadedModel, ModelPool, SequenceLease } from "./model-pool.ts";
 import { withPrefix } from "./prefix.ts";
 import { choiceSeed, toLlamaSampling } from "./sampling.ts";
+import { TextCompletions } from "./text-completion.ts";
 import { checkTokenIds } from "./token-ids.ts";
-import { InvalidRequestError, type EngineEvent, type FinishReason, type GenerationRequest } from "./types.ts";
+import { InvalidRequestError, type EngineEvent, type EngineObserver, type FinishReason, type GenerationRequest } from "./types.ts";
 
 export interface StartedGeneration {
   model: ModelInfo;
@@ -30,9 +32,11 @@ export interface StartedGeneration {
 
 interface Plan {
   history: ChatHistoryItem[];
-  wrapper: ReturnType<SequenceLease["loaded"]["chatWrapper"]>;
+  wrapper: ReturnType<LoadedModel["chatWrapper"]>;
   functions?: ChatModelFunctions;
   grammar?: LlamaGrammar;
+  /** the rendered prompt's tokens: the sequence whose cache shares most of them is leased */
+  prompt: Token[];
   promptTokens: number;
   maxTokens: number;
   contextSize: number;
@@ -53,7 +57,19 @@ interface ChoiceOutcome {
  * so adapters can still answer with a proper status code; then it streams events.
  */
 export class Engine {
-  constructor(readonly llama: Llama, readonly catalog: ModelCatalog, readonly pool: ModelPool) {}
+  /** legacy text completion: raw prompts, no chat template */
+  readonly completions: TextCompletions;
+  readonly embeddings: Embeddings;
+
+  constructor(
+    readonly llama: Llama,
+    readonly catalog: ModelCatalog,
+    readonly pool: ModelPool,
+    private readonly observer?: EngineObserver,
+  ) {
+    this.completions = new TextCompletions(catalog, pool, observer);
+    this.embeddings = new Embeddings(catalog, pool, observer);
+  }
 
   async start(request: GenerationRequest): Promise<StartedGeneration> {
     const startedAt = process.hrtime.bigint();
@@ -65,14 +81,10 @@ export class Engine {
       throw new InvalidRequestError('response_format and guided_choice cannot be combined with tools; pass tool_choice "none" or drop one of them', "response_format");
     }
     const grammar = await grammarFor(this.llama, request.responseFormat);
-    const lease = await this.pool.lease(info, request.signal, { keepAliveMs: request.keepAliveMs, load: request.load });
-    try {
-      const plan = this.plan(lease, request, grammar);
-      return { model: info, events: this.run(lease, request, plan, startedAt) };
-    } catch (err) {
-      lease.release();
-      throw err;
-    }
+    const { lease, plan } = await this.pool.lease(info, { keepAliveMs: request.keepAliveMs, load: request.load, signal: request.signal }, (loaded) =>
+      this.plan(loaded, request, grammar),
+    );
+    return { model: info, events: this.run(lease, request, plan, startedAt) };
   }
 
   /** Loads the model (with these load options) without generating; like a request, it then stays keepAliveMs once idle. */
@@ -86,17 +98,18 @@ export class Engine {
   }
 
   /** Renders the prompt once to count its tokens: a prompt that does not fit is refused, never truncated. */
-  private plan(lease: SequenceLease, request: GenerationRequest, grammar: LlamaGrammar | undefined): Plan {
+  private plan(loaded: LoadedModel, request: GenerationRequest, grammar: LlamaGrammar | undefined): Plan {
     const history = toChatHistory(request.messages);
     if (history.at(-1)?.type !== "model") history.push({ type: "model", response: [] });
-    const model = lease.loaded.model;
-    let wrapper = lease.loaded.chatWrapper(request.reasoning, request.chatTemplate);
+    const model = loaded.model;
+    let wrapper = loaded.chatWrapper(request.reasoning, request.chatTemplate);
     const functions = offersTools(request) ? toFunctions(request) : undefined;
     if (functions && request.toolChoice !== "auto") wrapper = forceToolCall(wrapper);
     if (request.prefix?.length) wrapper = withPrefix(wrapper, LlamaText.fromTokens(model.tokenizer, checkTokenIds(model, request.prefix, "context")));
     const { contextText } = wrapper.generateContextState({ chatHistory: history, availableFunctions: functions });
-    const promptTokens = contextText.tokenize(model.tokenizer).length;
-    const contextSize = Math.min(lease.loaded.contextSize, request.contextLimit ?? Infinity);
+    const prompt = contextText.tokenize(model.tokenizer);
+    const promptTokens = prompt.length;
+    const contextSize = Math.min(loaded.contextSize, request.contextLimit ?? Infinity);
     if (promptTokens >= contextSize) {
       throw new InvalidRequestError(
         `This model's maximum context length is ${contextSize} tokens, but the prompt is ${promptTokens} tokens long.`,
@@ -105,12 +118,15 @@ export class Engine {
       );
     }
     const room = contextSize - promptTokens;
-    return { history, wrapper, functions, grammar, promptTokens, maxTokens: Math.min(request.maxTokens ?? room, room), contextSize };
+    return { history, wrapper, functions, grammar, prompt, promptTokens, maxTokens: Math.min(request.maxTokens ?? room, room), contextSize };
   }
 
   private run(lease: SequenceLease, request: GenerationRequest, plan: Plan, startedAt: bigint): AsyncIterable<EngineEvent> {
     return streamOnLease<EngineEvent>(lease, request.signal, async (channel, signal) => {
-      const timing: { firstTokenAt?: bigint; firstChoiceInputTokens?: number } = {};
+      const timing: { firstTokenAt?: bigint } = {};
+      // What the sequence already holds of the prompt is not evaluated again; its last token always
+      // is, since the logits the first new token is sampled from come from evaluating it.
+      const cachedTokens = Math.min(lease.sequence.compareContextTokens(plan.prompt).firstDifferentIndex, plan.promptTokens - 1);
       let reasoningTokens = 0;
       let completionTokens = 0;
       let context: Token[] = [];
@@ -124,18 +140,15 @@ export class Engine {
         context = outcome.context;
         channel.push({ type: "finish", choice, finishReason: outcome.finishReason });
       }
-      channel.push({
-        type: "done",
-        usage: {
-          promptTokens: plan.promptTokens,
-          completionTokens,
-          reasoningTokens,
-          // Input tokens evaluated for the first choice beyond what the sequence already held.
-          cachedTokens: Math.max(0, plan.promptTokens - (timing.firstChoiceInputTokens ?? plan.promptTokens)),
-        },
-        timings: timingsSince(startedAt, timing.firstTokenAt, lease.loadNs),
-        context,
-      });
+      const usage = {
+        promptTokens: plan.promptTokens,
+        completionTokens,
+        reasoningTokens,
+        cachedTokens,
+      };
+      const timings = timingsSince(startedAt, timing.firstTokenAt, lease.loadNs);
+      this.observer?.finished({ model: request.model, signal: request.signal, ...usage, timings });
+      channel.push({ type: "done", usage, timings, context });
     });
   }
 
@@ -146,7 +159,7 @@ export class Engine {
     choice: number,
     channel: Channel<EngineEvent>,
     signal: AbortSignal,
-    timing: { firstTokenAt?: bigint; firstChoiceInputTokens?: number },
+    timing: { firstTokenAt?: bigint },
     baseSeed: number,
   ): Promise<ChoiceOutcome> {
     const model = lease.loaded.model;
@@ -175,7 +188,6 @@ export class Engine {
           if (generationStart < 0) {
             generationStart = lease.sequence.nextTokenIndex;
             timing.firstTokenAt ??= process.hrtime.bigint();
-            if (choice === 0) timing.firstChoiceInputTokens = TokenMeter.diff(lease.sequence.tokenMeter.getState(), meterBefore).usedInputTokens;
           }
           generated.push(...tokens);
         },

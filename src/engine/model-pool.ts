@@ -1,7 +1,10 @@
-import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
-import { JinjaTemplateChatWrapper, resolveChatWrapper } from "node-llama-cpp";
+import type { Llama, LlamaContextSequence, Token } from "node-llama-cpp";
 import type { ModelInfo } from "../models/catalog.ts";
-import { CancelledError, InvalidRequestError, ServerBusyError, type LoadOptions } from "./types.ts";
+import { LoadedModel, type EffectiveLoadOptions } from "./loaded-model.ts";
+import { estimateMemory, type MemoryEstimate } from "./memory-estimate.ts";
+import { CancelledError, InsufficientMemoryError, type LoadOptions } from "./types.ts";
+
+export { LoadedModel } from "./loaded-model.ts";
 
 /** Ollama's default: a model nobody has used for five minutes is unloaded. */
 export const DEFAULT_KEEP_ALIVE_MS = 5 * 60_000;
@@ -16,6 +19,10 @@ export interface PoolOptions {
   maxQueue: number;
   /** how long an idle model stays loaded when a request does not say; default DEFAULT_KEEP_ALIVE_MS */
   keepAliveMs?: number;
+  /** models loaded at once; loading one more unloads the least recently used idle model */
+  maxLoadedModels: number;
+  /** bytes (RAM and VRAM together) the loaded models may take by node-llama-cpp's estimates */
+  memoryBudget: number;
 }
 
 /** What a request asks of the model it holds. */
@@ -24,15 +31,8 @@ export interface HoldOptions {
   keepAliveMs?: number;
   /** how the model must be loaded; undefined fields mean the pool's defaults */
   load?: LoadOptions;
-}
-
-/** Load options with the pool's defaults filled in: what a loaded model was loaded with. */
-interface EffectiveLoadOptions {
-  gpuLayers: number | "auto";
-  threads: number;
-  /** undefined: node-llama-cpp's default */
-  batchSize?: number;
-  useMmap: boolean;
+  /** the client went away: stop waiting for the model */
+  signal?: AbortSignal;
 }
 
 /** A loaded model held for one request: it is not unloaded before release(). */
@@ -45,7 +45,7 @@ export interface ModelHold {
 export interface SequenceLease {
   loaded: LoadedModel;
   sequence: LlamaContextSequence;
-  /** nanoseconds from asking for the model until the sequence was ready: loading it, then waiting for a free sequence */
+  /** nanoseconds spent loading the model (or waiting for its load) and waiting for a free sequence */
   loadNs: number;
   release(): void;
 }
@@ -62,121 +62,18 @@ export interface RunningModel {
   expiresAt: Date | null;
 }
 
-export class LoadedModel {
-  private free: LlamaContextSequence[];
-  private waiters: Array<(s: LlamaContextSequence) => void> = [];
-  private wrappers = new Map<string, ChatWrapper>();
-  private embedding?: Promise<LlamaEmbeddingContext>;
-
-  constructor(
-    readonly info: ModelInfo,
-    readonly model: LlamaModel,
-    readonly context: LlamaContext,
-    sequences: LlamaContextSequence[],
-    private readonly loadOptions: EffectiveLoadOptions,
-    private readonly maxQueue: number,
-  ) {
-    this.free = sequences;
-  }
-
-  /** Tokens a single request may use: each sequence owns the full context, never a share. */
-  get contextSize(): number {
-    return this.context.contextSize;
-  }
-
-  /** node-llama-cpp's accounting of the weights' and the context's memory. */
-  memory(): { totalBytes: number; vramBytes: number } {
-    const model = this.model.memoryUsage;
-    const context = this.context.memoryUsage;
-    return { totalBytes: model.ram + model.vram + context.ram + context.vram, vramBytes: model.vram + context.vram };
-  }
-
-  /**
-   * The chat wrapper resolved from the GGUF's own template, or built from a Jinja template the
-   * request brings. Thinking off uses the template's own switch (Qwen's empty think block,
-   * `enable_thinking=false` for generic Jinja templates).
-   */
-  chatWrapper(reasoning: boolean | undefined, template?: string): ChatWrapper {
-    if (template !== undefined) return this.customWrapper(template, reasoning);
-    const key = reasoning === false ? "off" : "default";
-    let wrapper = this.wrappers.get(key);
-    if (!wrapper) {
-      wrapper = resolveChatWrapper(this.model, {
-        warningLogs: false,
-        customWrapperSettings:
-          reasoning === false
-            ? { qwen: { thoughts: "discourage" }, jinjaTemplate: { additionalRenderParameters: { enable_thinking: false } } }
-            : undefined,
-      });
-      this.wrappers.set(key, wrapper);
-    }
-    return wrapper;
-  }
-
-  /** Not cached: a request's template is its own, and building the wrapper is cheap next to generating. */
-  private customWrapper(template: string, reasoning: boolean | undefined): ChatWrapper {
-    try {
-      return new JinjaTemplateChatWrapper({ template, tokenizer: this.model.tokenizer, reasoning: reasoning ?? null });
-    } catch (err) {
-      throw new InvalidRequestError(`template cannot be used as a Jinja chat template: ${(err as Error).message}`, "template");
-    }
-  }
-
-  /**
-   * The embeddings context, created on the first embedding request: llama.cpp decides when a context
-   * is created whether it returns hidden states or logits, so embeddings cannot share the sequences.
-   * Its batch spans the whole context because pooled (mean, CLS) embeddings need every token in one pass.
-   */
-  embeddingContext(): Promise<LlamaEmbeddingContext> {
-    if (!this.embedding) {
-      const creating = this.model.createEmbeddingContext({ contextSize: this.contextSize, batchSize: this.contextSize, threads: this.loadOptions.threads });
-      creating.catch(() => {
-        if (this.embedding === creating) this.embedding = undefined;
-      });
-      this.embedding = creating;
-    }
-    return this.embedding;
-  }
-
-  acquire(signal?: AbortSignal): Promise<LlamaContextSequence> {
-    const seq = this.free.pop();
-    if (seq) return Promise.resolve(seq);
-    if (this.waiters.length >= this.maxQueue) return Promise.reject(new ServerBusyError());
-    return new Promise((resolve, reject) => {
-      const waiter = (s: LlamaContextSequence) => resolve(s);
-      this.waiters.push(waiter);
-      signal?.addEventListener("abort", () => {
-        const i = this.waiters.indexOf(waiter);
-        if (i >= 0) {
-          this.waiters.splice(i, 1);
-          reject(new CancelledError());
-        }
-      }, { once: true });
-    });
-  }
-
-  release(seq: LlamaContextSequence): void {
-    const next = this.waiters.shift();
-    if (next) next(seq);
-    else this.free.push(seq);
-  }
-
-  async dispose(): Promise<void> {
-    await (await this.embedding?.catch(() => undefined))?.dispose();
-    await this.context.dispose();
-    await this.model.dispose();
-  }
-}
-
-
 /** Where a model stands in the pool: loading or loaded, who holds it, and when it goes once idle. */
 interface Slot {
   info: ModelInfo;
   options: EffectiveLoadOptions;
   loading: Promise<LoadedModel>;
   loaded?: LoadedModel;
+  /** set once room was made for it: from then on it counts against the model limit and the budget */
+  estimate?: MemoryEstimate;
   /** requests holding the model; it is never unloaded under them */
   users: number;
+  /** when a request last let go of it (or took it): the least recent idle model is evicted first */
+  lastUsed: number;
   /** set by the latest request: Infinity keeps it forever, 0 unloads it as soon as it is idle */
   keepAliveMs: number;
   /** epoch ms at which an idle model is unloaded */
@@ -190,13 +87,22 @@ interface Slot {
  * Loads models on first use (concurrent requests for a model that is loading share one load)
  * and unloads them once idle past their keep-alive, Ollama-style: every request sets how long
  * the model stays after it, and the clock starts when the last request using it ends.
+ * Before a load, node-llama-cpp estimates the memory the model and its context need; a model
+ * that cannot fit the budget at all is refused, otherwise the least recently used idle models
+ * are unloaded until it fits (and the load waits for busy ones to become idle if that is not enough).
  * A request asking for other load options than the loaded model's reloads it with them once the
  * requests using it are done; requests arriving meanwhile with the same options share the reload.
  */
 export class ModelPool {
   private slots = new Map<string, Slot>();
-  /** models being disposed: loading the same file again waits until their memory is freed */
+  /** models being disposed: their memory is not free yet, and loading the same file again waits for it */
   private unloading = new Map<string, Promise<void>>();
+  /** loads waiting for a model to become idle or leave, to make room */
+  private roomWaiters: Array<() => void> = [];
+  /** room is made for one load at a time, so two loads never count on the same free memory */
+  private roomQueue: Promise<void> = Promise.resolve();
+  /** estimates by file and load options: reading them runs llama.cpp's memory simulation, which takes a while for large models */
+  private estimates = new Map<string, Promise<MemoryEstimate>>();
   private readonly defaultKeepAliveMs: number;
 
   constructor(readonly llama: Llama, private options: PoolOptions) {
@@ -207,6 +113,7 @@ export class ModelPool {
   async hold(info: ModelInfo, options: HoldOptions = {}): Promise<ModelHold> {
     const slot = this.slotFor(info, this.effective(options.load ?? {}));
     slot.users++;
+    slot.lastUsed = Date.now();
     slot.keepAliveMs = options.keepAliveMs ?? this.defaultKeepAliveMs;
     slot.expiresAt = undefined;
     clearTimeout(slot.timer);
@@ -217,23 +124,33 @@ export class ModelPool {
       this.letGo(slot);
     };
     try {
-      return { loaded: await slot.loading, release };
+      return { loaded: await untilAborted(slot.loading, options.signal), release };
     } catch (err) {
       release();
       throw err;
     }
   }
 
-  async lease(info: ModelInfo, signal?: AbortSignal, options: HoldOptions = {}): Promise<SequenceLease> {
+  /**
+   * Holds the model, lets `prepare` plan the request on it (render and tokenize its prompt), then
+   * leases the idle sequence whose cache shares the longest prefix with the planned prompt, or
+   * queues for the next one freed.
+   */
+  async lease<P extends { prompt: readonly Token[] }>(info: ModelInfo, options: HoldOptions, prepare: (loaded: LoadedModel) => P): Promise<{ lease: SequenceLease; plan: P }> {
     const started = process.hrtime.bigint();
     const hold = await this.hold(info, options);
     try {
-      const sequence = await hold.loaded.acquire(signal);
+      const held = process.hrtime.bigint();
+      const plan = prepare(hold.loaded);
+      const planned = process.hrtime.bigint();
+      const sequence = await hold.loaded.acquire(plan.prompt, options.signal);
       const release = () => {
         hold.loaded.release(sequence);
         hold.release();
       };
-      return { loaded: hold.loaded, sequence, loadNs: Number(process.hrtime.bigint() - started), release };
+      // Planning renders the prompt: that is prompt processing, not loading.
+      const loadNs = Number(held - started + (process.hrtime.bigint() - planned));
+      return { lease: { loaded: hold.loaded, sequence, loadNs, release }, plan };
     } catch (err) {
       hold.release();
       throw err;
@@ -260,6 +177,13 @@ export class ModelPool {
     return running;
   }
 
+  /** Requests waiting for a sequence, over every loaded model. */
+  queued(): number {
+    let waiting = 0;
+    for (const slot of this.slots.values()) waiting += slot.loaded?.queued ?? 0;
+    return waiting;
+  }
+
   /** The request's load options with the pool's defaults filled in, so that equal settings compare equal. */
   private effective(load: LoadOptions): EffectiveLoadOptions {
     return {
@@ -275,11 +199,13 @@ export class ModelPool {
     const existing = this.slots.get(info.path);
     if (existing && sameLoadOptions(existing.options, options)) return existing;
     const previous = existing ? this.replace(existing) : (this.unloading.get(info.path) ?? Promise.resolve());
-    const slot: Slot = { info, options, loading: previous.then(() => this.load(info, options)), users: 0, keepAliveMs: this.defaultKeepAliveMs };
+    const slot: Slot = { info, options, loading: undefined as never, users: 0, lastUsed: Date.now(), keepAliveMs: this.defaultKeepAliveMs };
+    slot.loading = previous.then(() => this.load(slot));
     slot.loading.then(
       (loaded) => (slot.loaded = loaded),
       () => {
         if (this.slots.get(info.path) === slot) this.slots.delete(info.path);
+        this.roomChanged();
       },
     );
     this.slots.set(info.path, slot);
@@ -296,7 +222,9 @@ export class ModelPool {
 
   private letGo(slot: Slot): void {
     slot.users--;
+    slot.lastUsed = Date.now();
     if (slot.users > 0) return;
+    this.roomChanged();
     if (slot.onIdle) return slot.onIdle();
     if (slot.keepAliveMs === Infinity) return;
     slot.expiresAt = Date.now() + Math.max(0, slot.keepAliveMs);
@@ -330,21 +258,21 @@ export class ModelPool {
       .catch((err) => console.warn(`hearth: unloading ${slot.info.name} failed: ${(err as Error).message}`))
       .finally(() => {
         if (this.unloading.get(path) === disposed) this.unloading.delete(path);
+        this.roomChanged();
       });
     this.unloading.set(path, disposed);
     return disposed;
   }
 
-  private async load(info: ModelInfo, options: EffectiveLoadOptions): Promise<LoadedModel> {
-    const model = await this.llama.loadModel({ modelPath: info.path, gpuLayers: options.gpuLayers, useMmap: options.useMmap });
+  private async load(slot: Slot): Promise<LoadedModel> {
+    const { info, options } = slot;
+    await this.makeRoom(slot, await this.estimate(info, options));
+    const model = await this.llama.loadModel({ modelPath: info.path, gpuLayers: options.gpuLayers, useMmap: options.useMmap }).catch(asMemoryError(info));
     try {
       const contextSize = Math.min(this.options.contextSize, model.trainContextSize);
-      const context = await model.createContext({
-        contextSize,
-        sequences: this.options.parallel,
-        threads: options.threads,
-        batchSize: options.batchSize,
-      });
+      const context = await model
+        .createContext({ contextSize, sequences: this.options.parallel, threads: options.threads, batchSize: options.batchSize })
+        .catch(asMemoryError(info));
       const sequences = Array.from({ length: this.options.parallel }, () => context.getSequence());
       return new LoadedModel(info, model, context, sequences, options, this.options.maxQueue);
     } catch (err) {
@@ -353,10 +281,59 @@ export class ModelPool {
     }
   }
 
+  private estimate(info: ModelInfo, options: EffectiveLoadOptions): Promise<MemoryEstimate> {
+    const key = JSON.stringify([info.path, info.sizeBytes, info.modifiedAt, options.gpuLayers, options.batchSize, options.useMmap]);
+    let estimate = this.estimates.get(key);
+    if (!estimate) {
+      const shape = { contextSize: this.options.contextSize, sequences: this.options.parallel, ...options };
+      estimate = estimateMemory(this.llama, info.path, shape);
+      estimate.catch(() => this.estimates.delete(key));
+      this.estimates.set(key, estimate);
+    }
+    return estimate;
+  }
+
+  /** Unloads idle models, least recently used first, until the slot fits the model limit and the memory budget. */
+  private makeRoom(slot: Slot, estimate: MemoryEstimate): Promise<void> {
+    const needed = estimate.modelBytes + estimate.contextBytes;
+    if (needed > this.options.memoryBudget) {
+      return Promise.reject(
+        new InsufficientMemoryError(
+          `model "${slot.info.name}" needs about ${gib(needed)} (weights ${gib(estimate.modelBytes)}, context ${gib(estimate.contextBytes)} for ` +
+            `${this.options.parallel} sequences of ${this.options.contextSize} tokens), more than the memory budget of ${gib(this.options.memoryBudget)}`,
+        ),
+      );
+    }
+    const turn = this.roomQueue.then(async () => {
+      for (;;) {
+        await Promise.all(this.unloading.values());
+        if (this.slots.get(slot.info.path) !== slot) return;
+        const others = [...this.slots.values()].filter((s) => s !== slot && s.estimate);
+        const used = others.reduce((sum, s) => sum + slotBytes(s), 0);
+        if (others.length < this.options.maxLoadedModels && used + needed <= this.options.memoryBudget) {
+          slot.estimate = estimate;
+          return;
+        }
+        const idle = others.filter((s) => s.users === 0 && s.loaded).sort((a, b) => a.lastUsed - b.lastUsed)[0];
+        if (idle) await this.expire(idle);
+        else await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+      }
+    });
+    this.roomQueue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private roomChanged(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
   async dispose(): Promise<void> {
     const slots = [...this.slots.values()];
     for (const slot of slots) clearTimeout(slot.timer);
     this.slots.clear();
+    this.roomChanged();
     await Promise.all([...this.unloading.values()]);
     for (const slot of slots) await (await slot.loading.catch(() => undefined))?.dispose();
   }
@@ -364,4 +341,32 @@ export class ModelPool {
 
 function sameLoadOptions(a: EffectiveLoadOptions, b: EffectiveLoadOptions): boolean {
   return a.gpuLayers === b.gpuLayers && a.threads === b.threads && a.batchSize === b.batchSize && a.useMmap === b.useMmap;
+}
+
+/** A loaded model counts with what it takes, or what it was estimated to take if that is more (it may still grow). */
+function slotBytes(slot: Slot): number {
+  const estimated = slot.estimate!.modelBytes + slot.estimate!.contextBytes;
+  return Math.max(estimated, slot.loaded?.memory().totalBytes ?? 0);
+}
+
+/** node-llama-cpp's own checks against the memory actually free fail with InsufficientMemoryError too; they get the model's name. */
+function asMemoryError(info: ModelInfo): (err: Error) => never {
+  return (err) => {
+    if (err.name === "InsufficientMemoryError") throw new InsufficientMemoryError(`model "${info.name}" cannot be loaded: ${err.message}`);
+    throw err;
+  };
+}
+
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(new CancelledError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new CancelledError());
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+function gib(bytes: number): string {
+  return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GiB` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 }

@@ -5,10 +5,10 @@ import type { Channel } from "./channel.ts";
 import { streamOnLease, timingsSince } from "./lease-stream.ts";
 import { grammarFor } from "./grammar.ts";
 import { measureLogprobs } from "./logprobs.ts";
-import type { ModelPool, SequenceLease } from "./model-pool.ts";
+import type { LoadedModel, ModelPool, SequenceLease } from "./model-pool.ts";
 import { choiceSeed, toLlamaSampling } from "./sampling.ts";
 import { checkTokenIds } from "./token-ids.ts";
-import { InvalidRequestError, type EngineEvent, type FinishReason, type LoadOptions, type ResponseFormat, type SamplingOptions, type TokenLogprob } from "./types.ts";
+import { InvalidRequestError, type EngineEvent, type EngineObserver, type FinishReason, type LoadOptions, type ResponseFormat, type SamplingOptions, type TokenLogprob } from "./types.ts";
 
 /** A raw prompt: text (special tokens such as `<|im_start|>` are parsed) or token ids of the model's vocabulary. */
 export type TextPrompt = string | number[];
@@ -88,7 +88,11 @@ type Sampling = ReturnType<typeof toLlamaSampling> & { grammar?: LlamaGrammar };
  * prompt is evaluated once and its cache serves every choice.
  */
 export class TextCompletions {
-  constructor(readonly catalog: ModelCatalog, readonly pool: ModelPool) {}
+  constructor(
+    readonly catalog: ModelCatalog,
+    readonly pool: ModelPool,
+    private readonly observer?: EngineObserver,
+  ) {}
 
   async start(request: TextCompletionRequest): Promise<StartedTextCompletion> {
     const startedAt = process.hrtime.bigint();
@@ -100,17 +104,14 @@ export class TextCompletions {
       throw new InvalidRequestError(`model "${request.model}" has no fill-in-the-middle tokens (capability "insert"), so suffix cannot be used`, "suffix");
     }
     const grammar = await grammarFor(this.pool.llama, request.responseFormat ?? { type: "text" });
-    const lease = await this.pool.lease(info, request.signal, { keepAliveMs: request.keepAliveMs, load: request.load });
-    try {
-      const model = lease.loaded.model;
-      const sampling = { ...toLlamaSampling(model, request.sampling, contextLimit(lease, request)), grammar };
+    const { lease, plan: prepared } = await this.pool.lease(info, { keepAliveMs: request.keepAliveMs, load: request.load, signal: request.signal }, (loaded) => {
+      const model = loaded.model;
+      const sampling = { ...toLlamaSampling(model, request.sampling, contextLimit(loaded, request)), grammar };
       const suffix = request.suffix === undefined ? undefined : model.tokenize(request.suffix, true);
-      const plans = request.prompts.map((prompt, i) => plan(lease, request, prompt, suffix, request.prompts.length > 1 ? `prompt[${i}]` : "prompt"));
-      return { model: info, promptTexts: plans.map((p) => p.text), events: this.run(lease, request, plans, sampling, startedAt) };
-    } catch (err) {
-      lease.release();
-      throw err;
-    }
+      const plans = request.prompts.map((prompt, i) => plan(loaded, request, prompt, suffix, request.prompts.length > 1 ? `prompt[${i}]` : "prompt"));
+      return { plans, sampling, prompt: plans[0]!.input };
+    });
+    return { model: info, promptTexts: prepared.plans.map((p) => p.text), events: this.run(lease, request, prepared.plans, prepared.sampling, startedAt) };
   }
 
   private run(lease: SequenceLease, request: TextCompletionRequest, plans: PromptPlan[], sampling: Sampling, startedAt: bigint): AsyncIterable<TextCompletionEvent> {
@@ -129,29 +130,22 @@ export class TextCompletions {
         const finishReason = await generateChoice(lease, request, promptPlan, choice, choiceSampling, channel, signal, stats);
         channel.push({ type: "finish", choice, finishReason });
       }
-      channel.push({
-        type: "done",
-        usage: {
-          promptTokens: plans.reduce((sum, p) => sum + p.input.length, 0),
-          completionTokens: stats.completionTokens,
-          reasoningTokens: 0,
-          cachedTokens,
-        },
-        timings: timingsSince(startedAt, stats.firstTokenAt, lease.loadNs),
-        context: stats.context,
-      });
+      const usage = { promptTokens: plans.reduce((sum, p) => sum + p.input.length, 0), completionTokens: stats.completionTokens, reasoningTokens: 0, cachedTokens };
+      const timings = timingsSince(startedAt, stats.firstTokenAt, lease.loadNs);
+      this.observer?.finished({ model: request.model, signal: request.signal, ...usage, timings });
+      channel.push({ type: "done", usage, timings, context: stats.context });
     });
   }
 }
 
 /** Tokenizes one prompt and lays out what the sequence will hold; a prompt that does not fit is refused, never truncated. */
-function plan(lease: SequenceLease, request: TextCompletionRequest, prompt: TextPrompt, suffix: Token[] | undefined, param: string): PromptPlan {
-  const model = lease.loaded.model;
+function plan(loaded: LoadedModel, request: TextCompletionRequest, prompt: TextPrompt, suffix: Token[] | undefined, param: string): PromptPlan {
+  const model = loaded.model;
   const own = typeof prompt === "string" ? model.tokenize(prompt, true) : checkTokenIds(model, prompt, param);
   const tokens = [...prefixOf(model, request), ...own];
   const text = typeof prompt === "string" && tokens.length === own.length ? prompt : model.detokenize(tokens, true);
   const layout = suffix === undefined ? plainLayout(model, tokens, param) : infillLayout(model, tokens, suffix);
-  const contextSize = contextLimit(lease, request);
+  const contextSize = contextLimit(loaded, request);
   if (layout.input.length >= contextSize) {
     throw new InvalidRequestError(
       `This model's maximum context length is ${contextSize} tokens, but ${param} is ${layout.input.length} tokens long.`,
@@ -162,8 +156,8 @@ function plan(lease: SequenceLease, request: TextCompletionRequest, prompt: Text
   return { text, tokens, suffix, ...layout, maxTokens: Math.min(request.maxTokens, contextSize - layout.input.length) };
 }
 
-function contextLimit(lease: SequenceLease, request: TextCompletionRequest): number {
-  return Math.min(lease.loaded.contextSize, request.contextLimit ?? Infinity);
+function contextLimit(loaded: LoadedModel, request: TextCompletionRequest): number {
+  return Math.min(loaded.contextSize, request.contextLimit ?? Infinity);
 }
 
 /** An earlier answer's tokens already start with the beginning token the layout adds, so theirs is dropped. */

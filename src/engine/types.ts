@@ -110,6 +110,22 @@ export interface Timings {
   totalNs: number;
 }
 
+/** What a finished request used, for metrics and request logs; `signal` tells which request it was. */
+export interface UsageReport {
+  model: string;
+  signal?: AbortSignal;
+  promptTokens: number;
+  cachedTokens: number;
+  completionTokens: number;
+  /** absent for embeddings, which generate nothing */
+  timings?: Timings;
+}
+
+/** Told of every request the engine finishes; protocol-neutral, like the rest of the engine. */
+export interface EngineObserver {
+  finished(report: UsageReport): void;
+}
+
 export interface TokenLogprob {
   token: string;
   logprob: number;
@@ -153,3 +169,6 @@ export class RouteNotFoundError extends Error {
     super("no such route");
   }
 }
+
+/** The model cannot be loaded within the memory budget, or the memory actually free, even with every idle model unloaded. */
+export class InsufficientMemoryError extends Error {}

@@ -4,7 +4,10 @@ import { ollamaError, toOllamaErrorResponse } from "../api/ollama/errors.ts";
 import { ollamaRoutes } from "../api/ollama/routes.ts";
 import { openaiRoutes } from "../api/openai/routes.ts";
 import type { Engine } from "../engine/engine.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import type { Telemetry } from "../observability/telemetry.ts";
 import { docs } from "./docs.ts";
+import { metricsRoute } from "./metrics-route.ts";
 import { ROUTE_CONFIG } from "./elysia-config.ts";
 import { RouteNotFoundError } from "../engine/types.ts";
 
@@ -17,8 +20,18 @@ function isOllamaPath(request: Request): boolean {
   return new URL(request.url).pathname.startsWith("/api/");
 }
 
-export function createApp(engine: Engine) {
+/** The app's observers: metrics served at /metrics, and the telemetry told which route each request matched. */
+export interface Observability {
+  metrics: Metrics;
+  telemetry: Telemetry;
+}
+
+export function createApp(engine: Engine, observability: Observability) {
+  const { metrics, telemetry } = observability;
   return new Elysia(ROUTE_CONFIG)
+    // A body that fails to parse never reaches transform, so its route is noted when the error is.
+    .onTransform({ as: "global" }, ({ request, route }) => telemetry.routed(request, route))
+    .onError({ as: "global" }, ({ request, route }) => telemetry.routed(request, route))
     .onRequest(({ request }) => {
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > MAX_BODY_BYTES) {
@@ -31,6 +44,7 @@ export function createApp(engine: Engine) {
       response: { 200: t.Object({ status: t.Literal("ok") }) },
       detail: { summary: "Liveness probe", tags: ["Server"] },
     })
+    .use(metricsRoute(metrics))
     .use(openaiRoutes(engine))
     .use(ollamaRoutes(engine))
     // Routes outside both adapters (unknown paths): answer in the dialect the path belongs to.

@@ -3,7 +3,7 @@ import { resolveServeOptions, serveHelp, SERVE_OPTIONS, UsageError } from "../..
 
 describe("serve options", () => {
   test("defaults apply when neither flag nor env is given; threads stay unset for the runtime to decide", () => {
-    expect(resolveServeOptions([], {})).toEqual({ host: "127.0.0.1", port: 11435, models: "./models", ctxSize: 4096, parallel: 4, gpu: "auto", maxQueue: 512, keepAliveMs: 300_000 });
+    expect(resolveServeOptions([], {})).toEqual({ host: "127.0.0.1", port: 11435, models: "./models", ctxSize: 4096, parallel: 4, gpu: "auto", maxQueue: 512, keepAliveMs: 300_000, maxLoadedModels: 3, memoryBudget: "auto" });
   });
 
   test("environment variables override defaults and flags override environment variables", () => {
@@ -11,9 +11,25 @@ describe("serve options", () => {
     const fromEnv = resolveServeOptions([], env);
     expect(fromEnv).toMatchObject({ port: 9000, host: "0.0.0.0", threads: 3, gpu: "vulkan" });
     const fromFlags = resolveServeOptions(["--port", "9100", "--threads", "1", "--gpu", "cpu", "--ctx-size", "2048", "--parallel", "2", "--models", "/m", "--max-queue", "0", "--keep-alive", "1h30m"], env);
-    expect(fromFlags).toEqual({ host: "0.0.0.0", port: 9100, threads: 1, gpu: "cpu", ctxSize: 2048, parallel: 2, models: "/m", maxQueue: 0, keepAliveMs: 5_400_000 });
+    expect(fromFlags).toEqual({ host: "0.0.0.0", port: 9100, threads: 1, gpu: "cpu", ctxSize: 2048, parallel: 2, models: "/m", maxQueue: 0, keepAliveMs: 5_400_000, maxLoadedModels: 3, memoryBudget: "auto" });
     expect(resolveServeOptions([], { HEARTH_KEEP_ALIVE: "-1" }).keepAliveMs).toBe(Infinity);
     expect(resolveServeOptions([], { HEARTH_KEEP_ALIVE: "30" }).keepAliveMs).toBe(30_000);
+  });
+
+  test("Ollama's variables are read where Hearth's own are not set", () => {
+    const ollama = { OLLAMA_NUM_PARALLEL: "2", OLLAMA_MAX_LOADED_MODELS: "1", OLLAMA_MAX_QUEUE: "7", OLLAMA_KEEP_ALIVE: "10m" };
+    expect(resolveServeOptions([], ollama)).toMatchObject({ parallel: 2, maxLoadedModels: 1, maxQueue: 7, keepAliveMs: 600_000 });
+    expect(resolveServeOptions([], { ...ollama, HEARTH_PARALLEL: "8" }).parallel).toBe(8);
+    expect(resolveServeOptions(["--parallel", "3"], ollama).parallel).toBe(3);
+    expect(() => resolveServeOptions([], { OLLAMA_NUM_PARALLEL: "many" })).toThrow(/OLLAMA_NUM_PARALLEL must be a positive integer/);
+  });
+
+  test("memory budgets read as sizes with decimal or binary units", () => {
+    expect(resolveServeOptions(["--memory-budget", "16GiB"], {}).memoryBudget).toBe(16 * 2 ** 30);
+    expect(resolveServeOptions(["--memory-budget", "1.5GB"], {}).memoryBudget).toBe(1.5e9);
+    expect(resolveServeOptions([], { HEARTH_MEMORY_BUDGET: "65536" }).memoryBudget).toBe(65536);
+    expect(() => resolveServeOptions(["--memory-budget", "lots"], {})).toThrow(/--memory-budget must be "auto" or a size/);
+    expect(() => resolveServeOptions(["--memory-budget", "5 parsecs"], {})).toThrow(UsageError);
   });
 
   test("bad values name the flag or variable that carried them", () => {
@@ -28,7 +44,7 @@ describe("serve options", () => {
     const help = serveHelp();
     for (const option of SERVE_OPTIONS) {
       expect(help).toContain(`--${option.flag}`);
-      expect(help).toContain(`env ${option.env}, default ${option.default}`);
+      expect(help).toContain(`env ${option.env}${option.ollamaEnv ? ` (or ${option.ollamaEnv})` : ""}, default ${option.default}`);
     }
   });
 });

@@ -139,7 +139,7 @@ export function chatRoutes(engine: Engine) {
       // Ollama reads every body as JSON, whatever its content type: its docs use curl -d, which says form-urlencoded.
       parse: "json",
       body: ChatRequest,
-      response: { 200: ChatResponse, 400: OllamaError, 404: OllamaError, 503: OllamaError },
+      response: { 200: ChatResponse, 400: OllamaError, 404: OllamaError, 503: OllamaError, 507: OllamaError },
       detail: {
         summary: "Chat with a model",
         description:

@@ -1,6 +1,5 @@
 import { Elysia, t, type Static } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
-import { Embeddings } from "../../engine/embeddings.ts";
 import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
 import { OllamaError } from "./errors.ts";
 import { SharedFields } from "./generation.ts";
@@ -56,7 +55,7 @@ function inputsOf(input: EmbedRequestT["input"]): string[] {
 }
 
 export function embedRoutes(engine: Engine) {
-  const embeddings = new Embeddings(engine.catalog, engine.pool);
+  const embeddings = engine.embeddings;
   return new Elysia({ ...ROUTE_CONFIG, name: "ollama-embed", detail: { tags: ["Ollama"] } })
     .post(
       "/api/embed",
@@ -83,7 +82,7 @@ export function embedRoutes(engine: Engine) {
         // Ollama reads every body as JSON, whatever its content type: its docs use curl -d, which says form-urlencoded.
         parse: "json",
         body: EmbedRequest,
-        response: { 200: EmbedResponse, 400: OllamaError, 404: OllamaError },
+        response: { 200: EmbedResponse, 400: OllamaError, 404: OllamaError, 507: OllamaError },
         detail: {
           summary: "Generate embeddings",
           description:
@@ -110,7 +109,7 @@ export function embedRoutes(engine: Engine) {
       {
         parse: "json",
         body: EmbeddingsRequest,
-        response: { 200: EmbeddingsResponse, 400: OllamaError, 404: OllamaError },
+        response: { 200: EmbeddingsResponse, 400: OllamaError, 404: OllamaError, 507: OllamaError },
         detail: {
           summary: "Generate an embedding (legacy, superseded by /api/embed)",
           description: "Ollama-compatible. A prompt longer than the context is a 400, never truncated; of the options only num_ctx and the load options act.",

@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
-import { TextCompletions, type TextCompletionEvent } from "../../engine/text-completion.ts";
+import type { TextCompletions, TextCompletionEvent } from "../../engine/text-completion.ts";
 import { InvalidRequestError, type EngineMessage, type FinishReason } from "../../engine/types.ts";
 import type { ModelInfo } from "../../models/catalog.ts";
 import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
@@ -133,7 +133,7 @@ export async function* streamGenerate(answer: StartedAnswer, model: string): Asy
 }
 
 export function generateRoutes(engine: Engine) {
-  const completions = new TextCompletions(engine.catalog, engine.pool);
+  const completions = engine.completions;
   return new Elysia({ ...ROUTE_CONFIG, name: "ollama-generate", detail: { tags: ["Ollama"] } }).post(
     "/api/generate",
     async ({ body, request }) => {
@@ -152,7 +152,7 @@ export function generateRoutes(engine: Engine) {
       // Ollama reads every body as JSON, whatever its content type: its docs use curl -d, which says form-urlencoded.
       parse: "json",
       body: GenerateRequest,
-      response: { 200: GenerateResponse, 400: OllamaError, 404: OllamaError, 503: OllamaError },
+      response: { 200: GenerateResponse, 400: OllamaError, 404: OllamaError, 503: OllamaError, 507: OllamaError },
       detail: {
         summary: "Generate a response to a prompt",
         description:

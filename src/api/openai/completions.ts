@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
-import { TextCompletions, type StartedTextCompletion, type TextCompletionEvent, type TextCompletionRequest, type TextPrompt } from "../../engine/text-completion.ts";
+import type { StartedTextCompletion, TextCompletionEvent, TextCompletionRequest, TextPrompt } from "../../engine/text-completion.ts";
 import { InvalidRequestError, type FinishReason, type Usage } from "../../engine/types.ts";
 import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
 import { Completion, CompletionRequest, type CompletionRequestT, type CompletionT, type CompletionUsageT, type LegacyLogprobsT } from "./completions-schemas.ts";
@@ -162,7 +162,7 @@ export async function* streamTextCompletion(started: StartedTextCompletion, requ
 }
 
 export function completionsRoutes(engine: Engine) {
-  const completions = new TextCompletions(engine.catalog, engine.pool);
+  const completions = engine.completions;
   return new Elysia({ ...ROUTE_CONFIG, name: "openai-completions", detail: { tags: ["OpenAI"] } })
     .post(
       "/v1/completions",
@@ -175,7 +175,7 @@ export function completionsRoutes(engine: Engine) {
       },
       {
         body: CompletionRequest,
-        response: { 200: Completion, 400: OpenAIError, 404: OpenAIError },
+        response: { 200: Completion, 400: OpenAIError, 404: OpenAIError, 503: OpenAIError, 507: OpenAIError },
         detail: {
           summary: "Create a text completion (legacy)",
           description:

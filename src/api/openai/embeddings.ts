@@ -1,6 +1,6 @@
 import { Elysia, t, type Static } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
-import { Embeddings, type EmbeddingResult } from "../../engine/embeddings.ts";
+import type { EmbeddingResult } from "../../engine/embeddings.ts";
 import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
 import { OpenAIError } from "./schemas.ts";
 
@@ -70,7 +70,7 @@ function toEmbeddingList(result: EmbeddingResult, body: EmbeddingRequestT): Embe
 }
 
 export function embeddingsRoutes(engine: Engine) {
-  const embeddings = new Embeddings(engine.catalog, engine.pool);
+  const embeddings = engine.embeddings;
   return new Elysia({ ...ROUTE_CONFIG, name: "openai-embeddings", detail: { tags: ["OpenAI"] } })
     .post(
       "/v1/embeddings",
@@ -80,7 +80,7 @@ export function embeddingsRoutes(engine: Engine) {
       },
       {
         body: EmbeddingRequest,
-        response: { 200: EmbeddingList, 400: OpenAIError, 404: OpenAIError },
+        response: { 200: EmbeddingList, 400: OpenAIError, 404: OpenAIError, 507: OpenAIError },
         detail: {
           summary: "Create embeddings",
           description:

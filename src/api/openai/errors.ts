@@ -1,5 +1,5 @@
 import { ModelNotFoundError } from "../../models/catalog.ts";
-import { CancelledError, InvalidRequestError, RouteNotFoundError, ServerBusyError } from "../../engine/types.ts";
+import { CancelledError, InsufficientMemoryError, InvalidRequestError, RouteNotFoundError, ServerBusyError } from "../../engine/types.ts";
 import { validationDetail } from "../validation.ts";
 
 export interface OpenAIErrorBody {
@@ -25,6 +25,8 @@ export function toOpenAIErrorResponse(code: string | number, error: unknown): Re
   if (error instanceof ServerBusyError) {
     return openaiError(503, "The server is over capacity: every sequence is busy and the queue is full. Retry later.", null, "server_busy", { "retry-after": String(error.retryAfterSeconds) });
   }
+  // 507 Insufficient Storage: the server cannot hold the model; retrying later does not help unless other models go.
+  if (error instanceof InsufficientMemoryError) return openaiError(507, error.message, "model", "insufficient_memory");
   // nginx's "client closed request": nobody reads it, but access logs should not call it a fault.
   if (error instanceof CancelledError) return openaiError(499, error.message, null, "cancelled");
   console.error("hearth: internal error:", error);

@@ -29,7 +29,7 @@ export function openaiRoutes(engine: Engine) {
   };
   const chatSchema = {
     body: ChatCompletionRequest,
-    response: { 200: ChatCompletion, 400: OpenAIError, 404: OpenAIError },
+    response: { 200: ChatCompletion, 400: OpenAIError, 404: OpenAIError, 503: OpenAIError, 507: OpenAIError },
   };
   return new Elysia({ ...ROUTE_CONFIG, name: "openai", detail: { tags: ["OpenAI"] } })
     .onError(({ code, error }) => toOpenAIErrorResponse(code, error))

@@ -1,0 +1,166 @@
+import type { ChatWrapper, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
+import { JinjaTemplateChatWrapper, resolveChatWrapper } from "node-llama-cpp";
+import type { ModelInfo } from "../models/catalog.ts";
+import { CancelledError, InvalidRequestError, ServerBusyError } from "./types.ts";
+
+/** What a model was loaded with: the pool's defaults with a request's load options applied. */
+export interface EffectiveLoadOptions {
+  gpuLayers: number | "auto";
+  threads: number;
+  /** undefined: node-llama-cpp's default */
+  batchSize?: number;
+  useMmap: boolean;
+}
+
+interface Waiter {
+  resolve(sequence: LlamaContextSequence): void;
+}
+
+/**
+ * A model in memory with one context of N sequences; node-llama-cpp decodes the sequences of a
+ * context together in shared batches. Each sequence keeps the tokens of the last request it
+ * served, so a request is given the idle sequence whose cache shares the longest prefix with its
+ * prompt (the earlier turns of its conversation, a system prompt an agent sends every time) and
+ * only the rest of the prompt is evaluated. Requests beyond the idle sequences wait in FIFO order.
+ */
+export class LoadedModel {
+  /** idle sequences in the order they were released: the least recently used first */
+  private idle: LlamaContextSequence[];
+  private waiters: Waiter[] = [];
+  private wrappers = new Map<string, ChatWrapper>();
+  private embedding?: Promise<LlamaEmbeddingContext>;
+
+  constructor(
+    readonly info: ModelInfo,
+    readonly model: LlamaModel,
+    readonly context: LlamaContext,
+    sequences: LlamaContextSequence[],
+    private readonly loadOptions: EffectiveLoadOptions,
+    private readonly maxQueue: number,
+  ) {
+    this.idle = sequences;
+  }
+
+  /** Tokens a single request may use: node-llama-cpp gives every sequence the full context, never a share. */
+  get contextSize(): number {
+    return this.context.contextSize;
+  }
+
+  /** Requests waiting for a sequence. */
+  get queued(): number {
+    return this.waiters.length;
+  }
+
+  /** node-llama-cpp's accounting of the weights' and the context's memory. */
+  memory(): { totalBytes: number; vramBytes: number } {
+    const model = this.model.memoryUsage;
+    const context = this.context.memoryUsage;
+    return { totalBytes: model.ram + model.vram + context.ram + context.vram, vramBytes: model.vram + context.vram };
+  }
+
+  /**
+   * The chat wrapper resolved from the GGUF's own template, or built from a Jinja template the
+   * request brings. Thinking off uses the template's own switch (Qwen's empty think block,
+   * `enable_thinking=false` for generic Jinja templates).
+   */
+  chatWrapper(reasoning: boolean | undefined, template?: string): ChatWrapper {
+    if (template !== undefined) return this.customWrapper(template, reasoning);
+    const key = reasoning === false ? "off" : "default";
+    let wrapper = this.wrappers.get(key);
+    if (!wrapper) {
+      wrapper = resolveChatWrapper(this.model, {
+        warningLogs: false,
+        customWrapperSettings:
+          reasoning === false
+            ? { qwen: { thoughts: "discourage" }, jinjaTemplate: { additionalRenderParameters: { enable_thinking: false } } }
+            : undefined,
+      });
+      this.wrappers.set(key, wrapper);
+    }
+    return wrapper;
+  }
+
+  /** Not cached: a request's template is its own, and building the wrapper is cheap next to generating. */
+  private customWrapper(template: string, reasoning: boolean | undefined): ChatWrapper {
+    try {
+      return new JinjaTemplateChatWrapper({ template, tokenizer: this.model.tokenizer, reasoning: reasoning ?? null });
+    } catch (err) {
+      throw new InvalidRequestError(`template cannot be used as a Jinja chat template: ${(err as Error).message}`, "template");
+    }
+  }
+
+  /**
+   * The embeddings context, created on the first embedding request: llama.cpp decides when a context
+   * is created whether it returns hidden states or logits, so embeddings cannot share the sequences.
+   * Its batch spans the whole context because pooled (mean, CLS) embeddings need every token in one pass.
+   */
+  embeddingContext(): Promise<LlamaEmbeddingContext> {
+    if (!this.embedding) {
+      const creating = this.model.createEmbeddingContext({ contextSize: this.contextSize, batchSize: this.contextSize, threads: this.loadOptions.threads });
+      creating.catch(() => {
+        if (this.embedding === creating) this.embedding = undefined;
+      });
+      this.embedding = creating;
+    }
+    return this.embedding;
+  }
+
+  /** The idle sequence sharing the longest prefix with `prompt`, or a place in the queue for the next one freed. */
+  acquire(prompt: readonly Token[], signal?: AbortSignal): Promise<LlamaContextSequence> {
+    if (this.idle.length > 0) return Promise.resolve(this.takeIdle(prompt));
+    if (signal?.aborted) return Promise.reject(new CancelledError());
+    if (this.waiters.length >= this.maxQueue) return Promise.reject(new ServerBusyError());
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { resolve };
+      this.waiters.push(waiter);
+      signal?.addEventListener("abort", () => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) {
+          this.waiters.splice(i, 1);
+          reject(new CancelledError());
+        }
+      }, { once: true });
+    });
+  }
+
+  release(sequence: LlamaContextSequence): void {
+    const next = this.waiters.shift();
+    if (next) next.resolve(sequence);
+    else this.idle.push(sequence);
+  }
+
+  /**
+   * The idle sequence with the longest shared prefix, when taking it is worth it: it saves at least
+   * half of the prompt's evaluation, or keeps at least as much of its cache as it throws away.
+   * Otherwise an empty sequence, or else the least recently used one, so that a common opening
+   * (a template's first tokens) does not make one conversation overwrite another's cache.
+   */
+  private takeIdle(prompt: readonly Token[]): LlamaContextSequence {
+    let pick = this.idle.findIndex((sequence) => sequence.contextTokens.length === 0);
+    let pickShared = 0;
+    for (let i = 0; i < this.idle.length; i++) {
+      const cached = this.idle[i]!.contextTokens;
+      const shared = sharedPrefixLength(cached, prompt);
+      const worthIt = shared > 0 && (shared * 2 >= prompt.length || shared >= cached.length - shared);
+      if (worthIt && shared > pickShared) {
+        pick = i;
+        pickShared = shared;
+      }
+    }
+    // The idle list is in release order: its head is the least recently used.
+    return this.idle.splice(Math.max(pick, 0), 1)[0]!;
+  }
+
+  async dispose(): Promise<void> {
+    await (await this.embedding?.catch(() => undefined))?.dispose();
+    await this.context.dispose();
+    await this.model.dispose();
+  }
+}
+
+function sharedPrefixLength(a: readonly Token[], b: readonly Token[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}

@@ -1,0 +1,44 @@
+import { totalmem } from "node:os";
+import { GgufInsights, readGgufFileInfo, type Llama } from "node-llama-cpp";
+
+export interface MemoryEstimate {
+  /** the weights, in RAM and VRAM together */
+  modelBytes: number;
+  /** the KV cache and compute buffers of a context with every sequence at its full length */
+  contextBytes: number;
+}
+
+export interface ContextShape {
+  /** tokens per sequence */
+  contextSize: number;
+  sequences: number;
+  gpuLayers: number | "auto";
+  batchSize?: number;
+  useMmap: boolean;
+}
+
+/**
+ * node-llama-cpp's estimate of what loading the model and creating its context will take, read
+ * from the GGUF's header without loading the weights. The split between RAM and VRAM depends on
+ * how many layers are offloaded, their sum hardly does, so the sum is what a budget is held to.
+ */
+export async function estimateMemory(llama: Llama, path: string, shape: ContextShape): Promise<MemoryEstimate> {
+  const insights = await GgufInsights.from(await readGgufFileInfo(path, { sourceType: "filesystem" }), llama);
+  const gpuLayers = !llama.supportsGpuOffloading ? 0 : shape.gpuLayers === "auto" ? insights.totalLayers : Math.min(shape.gpuLayers, insights.totalLayers);
+  const model = await insights.estimateModelResourceRequirementsV2({ gpuLayers, useMmap: shape.useMmap });
+  const context = await insights.estimateContextResourceRequirementsV2({
+    contextSize: Math.min(shape.contextSize, insights.trainContextSize ?? shape.contextSize),
+    sequences: shape.sequences,
+    modelGpuLayers: gpuLayers,
+    batchSize: shape.batchSize,
+    useMmap: shape.useMmap,
+  });
+  return { modelBytes: model.cpuRam + model.gpuVram, contextBytes: context.cpuRam + context.gpuVram };
+}
+
+/** The default budget: the machine's RAM plus any GPU memory that is not RAM shared with the GPU. */
+export async function machineMemory(llama: Llama): Promise<number> {
+  if (!llama.gpu) return totalmem();
+  const vram = await llama.getVramState();
+  return totalmem() + Math.max(0, vram.total - vram.unifiedSize);
+}

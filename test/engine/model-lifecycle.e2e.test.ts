@@ -1,0 +1,105 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { SCRIPTED } from "../../scripts/gen-model.ts";
+import { modelsFolder } from "../support/models.ts";
+import { startServer, type TestServer } from "../support/server.ts";
+
+// The scripted and random-weight test models each need about 9.5 MB loaded with the default
+// context (4 sequences of 4096 tokens), by node-llama-cpp's estimate.
+const servers: TestServer[] = [];
+
+afterAll(async () => {
+  await Promise.all(servers.map((server) => server.stop()));
+});
+
+async function serve(presets: Parameters<typeof modelsFolder>[0], args: string[]): Promise<TestServer> {
+  const server = await startServer({ models: await modelsFolder(presets), args });
+  servers.push(server);
+  return server;
+}
+
+async function chat(server: TestServer, model: string, extra: object = {}): Promise<Response> {
+  return fetch(`${server.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model, messages: [{ role: "user", content: "Hi" }], max_tokens: 4, temperature: 0, ...extra }),
+  });
+}
+
+async function loaded(server: TestServer): Promise<string[]> {
+  const res = await fetch(`${server.url}/api/ps`);
+  return ((await res.json()).models as Array<{ name: string }>).map((m) => m.name.replace(/:latest$/, "")).sort();
+}
+
+describe("--max-loaded-models 1", async () => {
+  const server = await serve(["tiny", "text"], ["--max-loaded-models", "1"]);
+
+  test("loading a second model unloads the idle first one", async () => {
+    expect((await chat(server, "tiny")).status).toBe(200);
+    expect(await loaded(server)).toEqual(["tiny"]);
+    const res = await chat(server, "text", { max_tokens: 100 });
+    expect((await res.json()).choices[0].message.content).toBe(SCRIPTED.text.content);
+    expect(await loaded(server)).toEqual(["text"]);
+  });
+
+  test("a model in use is not evicted: the other model's request waits until it is idle", async () => {
+    // Greedy JSON on the random-weight model runs until max_tokens for this prompt.
+    const res = await chat(server, "tiny", { messages: [{ role: "user", content: "hi" }], max_tokens: 3000, response_format: { type: "json_object" }, stream: true });
+    const reader = res.body!.getReader();
+    await reader.read();
+    void (async () => {
+      while (!(await reader.read()).done);
+    })().catch(() => undefined);
+    let answered = false;
+    const waiting = chat(server, "text", { max_tokens: 100 }).then((r) => {
+      answered = true;
+      return r;
+    });
+    await Bun.sleep(1000);
+    expect(answered).toBe(false);
+    expect(await loaded(server)).toEqual(["tiny"]);
+    await reader.cancel();
+    const answer = await waiting;
+    expect(answer.status).toBe(200);
+    expect((await answer.json()).choices[0].message.content).toBe(SCRIPTED.text.content);
+    expect(await loaded(server)).toEqual(["text"]);
+  });
+});
+
+describe("--max-loaded-models 2", async () => {
+  const server = await serve(["tiny", "text", "think"], ["--max-loaded-models", "2"]);
+
+  test("the least recently used idle model is the one unloaded", async () => {
+    for (const model of ["tiny", "text", "tiny"]) expect((await chat(server, model)).status).toBe(200);
+    expect(await loaded(server)).toEqual(["text", "tiny"]);
+    expect((await chat(server, "think")).status).toBe(200);
+    expect(await loaded(server)).toEqual(["think", "tiny"]);
+  });
+});
+
+describe("--memory-budget", async () => {
+  const roomForOne = await serve(["tiny", "text"], ["--memory-budget", "15MB"]);
+  const roomForNone = await serve(["tiny"], ["--memory-budget", "5MB"]);
+
+  test("a model that does not fit next to the loaded ones unloads them, though the count would allow both", async () => {
+    expect((await chat(roomForOne, "tiny")).status).toBe(200);
+    expect(await loaded(roomForOne)).toEqual(["tiny"]);
+    expect((await chat(roomForOne, "text")).status).toBe(200);
+    expect(await loaded(roomForOne)).toEqual(["text"]);
+  });
+
+  test("a model that cannot fit at all is refused with 507 naming the need and the budget, in OpenAI's shape", async () => {
+    const res = await chat(roomForNone, "tiny");
+    expect(res.status).toBe(507);
+    const { error } = await res.json();
+    expect(error).toMatchObject({ type: "server_error", code: "insufficient_memory", param: "model" });
+    expect(error.message).toMatch(/^model "tiny" needs about 9\.\d MiB .*4 sequences of 4096 tokens.*memory budget of 4\.8 MiB$/);
+  });
+
+  test("and in Ollama's; nothing was loaded and the server goes on answering", async () => {
+    const res = await fetch(`${roomForNone.url}/api/chat`, { method: "POST", body: JSON.stringify({ model: "tiny", messages: [{ role: "user", content: "Hi" }], stream: false }) });
+    expect(res.status).toBe(507);
+    expect((await res.json()).error).toContain("more than the memory budget");
+    expect(await loaded(roomForNone)).toEqual([]);
+    expect((await fetch(`${roomForNone.url}/health`)).status).toBe(200);
+  });
+});
