@@ -1,181 +1,85 @@
 #!/usr/bin/env bun
 /**
- * Decode and prefill speed of the benchmark preset (Qwen3-0.6B's shape) through Hearth's HTTP
- * API, next to the same model driven directly by node-llama-cpp in this process. Runs are
- * interleaved (HTTP, in-process, HTTP, …) so machine noise hits both sides alike.
+ * `npm run bench`: the benchmark preset (Qwen3-0.6B's shape) through Hearth's HTTP API —
+ * single-stream decode and prefill, aggregate throughput at 1, 2, 4 and 8 concurrent streams, and
+ * the second turn's time to first token in a ~1000-token conversation — next to the same model
+ * driven by node-llama-cpp in this process (single stream, and concurrent sequences of one context). With LLAMA_SERVER naming a llama.cpp `llama-server`
+ * binary, the same workload runs against it too. Runs are interleaved (Hearth, llama-server,
+ * in-process, then again, the servers' order alternating) so machine noise hits every side alike.
  *
- *   bun scripts/bench.ts [--runs 3] [--tokens 64] [--prompt-words 300] [--json FILE]
+ *   bun scripts/bench.ts [--runs 3] [--tokens 64] [--prompt-words 320] [--json FILE]
  */
-import { mkdtemp, mkdir, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { getLlama, LlamaChat, resolveChatWrapper, type ChatHistoryItem } from "node-llama-cpp";
+import { inProcessBaseline } from "./bench/in-process.ts";
+import { formatReport, summarize, type TargetRuns } from "./bench/report.ts";
+import { startHearth, startLlamaServer, type RunningServer } from "./bench/servers.ts";
+import { aggregate, secondTurn, singleStream } from "./bench/workload.ts";
 import { ensureModel } from "./gen-model.ts";
 
 const { values } = parseArgs({
   options: {
     runs: { type: "string", default: "3" },
     tokens: { type: "string", default: "64" },
-    "prompt-words": { type: "string", default: "300" },
+    "prompt-words": { type: "string", default: "320" },
     json: { type: "string", default: join(import.meta.dir, "..", ".cache", "bench", "bench.json") },
   },
 });
 const RUNS = Number(values.runs);
 const TOKENS = Number(values.tokens);
 const PROMPT_WORDS = Number(values["prompt-words"]);
-const ROOT = join(import.meta.dir, "..");
+/** Both servers get a sequence (slot) per stream of the largest concurrency, each with the full context. */
+const CONCURRENCY = [1, 2, 4, 8];
+const PARALLEL = Math.max(...CONCURRENCY);
+const CTX_SIZE = 4096;
+const MODEL = "bench";
 
-interface Sample {
-  promptTokens: number;
-  completionTokens: number;
-  ttftMs: number;
-  decodeTps: number;
-  prefillTps: number;
-}
-
-/** A different opening word each run, so no run can reuse another's cached prompt. */
-function prompt(run: number): string {
-  return `Run ${run} ${crypto.randomUUID()}: ` + Array.from({ length: PROMPT_WORDS }, (_, i) => `word${i % 97}`).join(" ");
-}
-
-function rates(promptTokens: number, completionTokens: number, startMs: number, firstMs: number, lastMs: number): Sample {
-  const ttftMs = firstMs - startMs;
-  return {
-    promptTokens,
-    completionTokens,
-    ttftMs,
-    prefillTps: promptTokens / (ttftMs / 1000),
-    decodeTps: (completionTokens - 1) / ((lastMs - firstMs) / 1000),
-  };
-}
-
-async function startServer(models: string): Promise<{ url: string; listeningMs: number; stop: () => Promise<void> }> {
-  const started = performance.now();
-  const proc = Bun.spawn({
-    cmd: [process.execPath, "run", join(ROOT, "src", "main.ts"), "serve", "--port", "0", "--models", models, "--parallel", "1"],
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const decoder = new TextDecoder();
-  let out = "";
-  for await (const chunk of proc.stdout) {
-    out += decoder.decode(chunk);
-    const match = out.match(/listening on (http:\/\/\S+)/);
-    if (match) {
-      console.log(out.trim());
-      return { url: match[1]!, listeningMs: performance.now() - started, stop: async () => void (proc.kill(), await proc.exited) };
-    }
+async function measure(server: RunningServer, runs: TargetRuns, run: number): Promise<void> {
+  const tag = `${server.name} run ${run}`;
+  runs.single.push(await singleStream(server.url, MODEL, PROMPT_WORDS, TOKENS, tag));
+  for (const streams of CONCURRENCY) {
+    (runs.aggregate[streams] ??= []).push(await aggregate(server.url, MODEL, streams, TOKENS, `${tag} x${streams}`));
   }
-  throw new Error(`server exited before listening:\n${out}`);
-}
-
-async function httpRun(url: string, run: number): Promise<Sample> {
-  const start = performance.now();
-  const res = await fetch(`${url}/v1/chat/completions`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      model: "bench",
-      messages: [{ role: "user", content: prompt(run) }],
-      max_tokens: TOKENS,
-      temperature: 0,
-      stream: true,
-      stream_options: { include_usage: true },
-    }),
-  });
-  let first = 0;
-  let last = 0;
-  let usage: { prompt_tokens: number; completion_tokens: number } | undefined;
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for await (const bytes of res.body!) {
-    buffer += decoder.decode(bytes, { stream: true });
-    let cut: number;
-    while ((cut = buffer.indexOf("\n\n")) >= 0) {
-      const event = buffer.slice(0, cut).replace(/^data: /, "");
-      buffer = buffer.slice(cut + 2);
-      if (event === "[DONE]") continue;
-      const chunk = JSON.parse(event);
-      if (chunk.usage) usage = chunk.usage;
-      const delta = chunk.choices[0]?.delta;
-      if (delta?.content || delta?.reasoning_content) {
-        first ||= performance.now();
-        last = performance.now();
-      }
-    }
-  }
-  if (!usage) throw new Error("no usage chunk");
-  return rates(usage.prompt_tokens, usage.completion_tokens, start, first, last);
+  runs.secondTurn.push(await secondTurn(server.url, MODEL, PROMPT_WORDS, tag));
 }
 
 async function main() {
   const modelPath = await ensureModel("bench");
   const models = await mkdtemp(join(tmpdir(), "hearth-bench-"));
-  await symlink(modelPath, join(models, "bench.gguf"));
+  await symlink(modelPath, join(models, `${MODEL}.gguf`));
 
-  const server = await startServer(models);
-  // In-process baseline: node-llama-cpp as an application would use it, same threads and context.
-  const llama = await getLlama({ gpu: "auto", build: "never" });
-  const model = await llama.loadModel({ modelPath });
-  const context = await model.createContext({ contextSize: 4096, sequences: 1, threads: llama.cpuMathCores });
-  const sequence = context.getSequence();
-  const wrapper = resolveChatWrapper(model);
+  const baseline = await inProcessBaseline(modelPath, CTX_SIZE, PARALLEL);
+  const servers = [await startHearth(models, PARALLEL, CTX_SIZE)];
+  const llamaServer = process.env.LLAMA_SERVER;
+  if (llamaServer) servers.push(await startLlamaServer(llamaServer, modelPath, PARALLEL, CTX_SIZE, baseline.threads));
 
-  const direct = async (run: number): Promise<Sample> => {
-    const history: ChatHistoryItem[] = [{ type: "user", text: prompt(run) }, { type: "model", response: [] }];
-    const promptTokens = wrapper.generateContextState({ chatHistory: history }).contextText.tokenize(model.tokenizer).length;
-    const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: wrapper });
-    let first = 0;
-    let last = 0;
-    let count = 0;
-    const start = performance.now();
-    await chat.generateResponse(history, {
-      maxTokens: TOKENS,
-      temperature: 0,
-      onToken: (tokens) => {
-        first ||= performance.now();
-        last = performance.now();
-        count += tokens.length;
-      },
-    });
-    chat.dispose({ disposeSequence: false });
-    return rates(promptTokens, count, start, first, last);
-  };
-
-  // Warm both sides once (first-touch page faults, thread pools).
-  await httpRun(server.url, -1);
-  await direct(-2);
-
-  const http: Sample[] = [];
-  const inProcess: Sample[] = [];
-  for (let run = 0; run < RUNS; run++) {
-    http.push(await httpRun(server.url, run));
-    inProcess.push(await direct(run + 1000));
+  const runs = new Map<string, TargetRuns>(servers.map((s) => [s.name, { single: [], aggregate: {}, secondTurn: [] }]));
+  const inProcess: TargetRuns = { single: [], aggregate: {}, secondTurn: [] };
+  try {
+    // Warm every side once: first-touch page faults, thread pools, the servers' first load.
+    for (const server of servers) await singleStream(server.url, MODEL, 20, 8, `${server.name} warm-up`);
+    await baseline.singleStream(20, 8, "in-process warm-up");
+    for (let run = 0; run < RUNS; run++) {
+      const order = run % 2 === 0 ? servers : [...servers].reverse();
+      for (const server of order) await measure(server, runs.get(server.name)!, run);
+      inProcess.single.push(await baseline.singleStream(PROMPT_WORDS, TOKENS, `in-process run ${run}`));
+      for (const streams of CONCURRENCY) (inProcess.aggregate[streams] ??= []).push(await baseline.aggregate(streams, TOKENS, `in-process run ${run} x${streams}`));
+      console.log(`run ${run + 1}/${RUNS} done`);
+    }
+  } finally {
+    for (const server of servers) await server.stop();
+    await baseline.dispose();
   }
-  await server.stop();
-  await context.dispose();
-  await model.dispose();
 
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const row = (name: string, samples: Sample[]) => ({
-    name,
-    decodeTps: median(samples.map((s) => s.decodeTps)),
-    prefillTps: median(samples.map((s) => s.prefillTps)),
-    ttftMs: median(samples.map((s) => s.ttftMs)),
-    completionTokens: median(samples.map((s) => s.completionTokens)),
-    promptTokens: median(samples.map((s) => s.promptTokens)),
-  });
-  const rows = [row("hearth (HTTP)", http), row("node-llama-cpp (in-process)", inProcess)];
-  console.log(`\nbench preset, ${RUNS} interleaved runs, medians; ${llama.gpu === false ? `CPU, ${llama.cpuMathCores} threads` : llama.gpu}`);
-  console.log("| | decode tok/s | prefill tok/s | TTFT ms | prompt tok | completion tok |\n|---|---|---|---|---|---|");
-  for (const r of rows) console.log(`| ${r.name} | ${r.decodeTps.toFixed(1)} | ${r.prefillTps.toFixed(1)} | ${r.ttftMs.toFixed(0)} | ${r.promptTokens} | ${r.completionTokens} |`);
-  const ratio = { decode: rows[0]!.decodeTps / rows[1]!.decodeTps, prefill: rows[0]!.prefillTps / rows[1]!.prefillTps };
-  console.log(`\nhearth / in-process: decode ${ratio.decode.toFixed(3)}, prefill ${ratio.prefill.toFixed(3)}; server start to listening ${server.listeningMs.toFixed(0)} ms`);
+  const summary = summarize(runs, inProcess);
+  console.log(`\nbench preset, ${RUNS} interleaved runs, medians; ${baseline.backend}; ${PROMPT_WORDS}-word prompts, ${TOKENS} tokens per answer`);
+  console.log(formatReport(summary));
   await mkdir(dirname(values.json!), { recursive: true });
-  await writeFile(values.json!, JSON.stringify({ runs: RUNS, tokens: TOKENS, listeningMs: server.listeningMs, rows, ratio, samples: { http, inProcess } }, null, 2));
+  const startup = Object.fromEntries(servers.map((s) => [s.name, s.startMs]));
+  await writeFile(values.json!, JSON.stringify({ runs: RUNS, tokens: TOKENS, promptWords: PROMPT_WORDS, backend: baseline.backend, startupMs: startup, summary, samples: { ...Object.fromEntries(runs), inProcess } }, null, 2));
   console.log(`wrote ${values.json}`);
-  await llama.dispose();
 }
 
 await main();

@@ -60,6 +60,9 @@ export const TEXT_EXPECTED = {
 } as const;
 
 /** The scripted presets' outputs in API terms (what an OpenAI-style server should return). */
+/** Every token is followed by " dog": greedy decoding never ends, whatever the backend's rounding, until max_tokens or a cancel stops it. */
+const ENDLESS_TOKEN = " dog";
+
 export const SCRIPTED = {
     think: {
         /** assistant content (thinking on or off) */
@@ -82,6 +85,10 @@ export const SCRIPTED = {
     /** `plain`: the `text` script behind a ChatML template without tools or thinking, so only "completion" */
     plain: {
         content: TEXT_EXPECTED.text,
+    },
+    /** `endless`: the answer repeats this token until it is stopped */
+    endless: {
+        token: ENDLESS_TOKEN,
     },
 } as const;
 
@@ -115,6 +122,8 @@ const TEXT_SCRIPT: ScriptProgram = {
     ],
     fallback: ["The"],
 };
+
+const ENDLESS_SCRIPT: ScriptProgram = { next: [], fallback: [ENDLESS_TOKEN] };
 
 const TOOL_ANSWER = ["The", " weather", " in", " Paris", " is", " sunny", ".", "<|im_end|>"];
 const TOOL_SCRIPT: ScriptProgram = {
@@ -152,7 +161,7 @@ const TOOL_SCRIPT: ScriptProgram = {
 
 /** Tokens the scripts need, on top of the tokenizer's common tokens. */
 const SCRIPT_TOKENS = [
-    ...[THINK_SCRIPT, TEXT_SCRIPT, TOOL_SCRIPT].flatMap((s) => [
+    ...[THINK_SCRIPT, TEXT_SCRIPT, TOOL_SCRIPT, ENDLESS_SCRIPT].flatMap((s) => [
         ...s.next.flatMap(([f, t]) => [f, ...t]),
         ...s.fallback,
         ...(s.flag?.overrides.flatMap(([f, t]) => [f, ...t]) ?? []),
@@ -162,7 +171,7 @@ const SCRIPT_TOKENS = [
 // ---------------------------------------------------------------------------
 // presets
 
-export type PresetName = "tiny" | "think" | "tool" | "text" | "plain" | "bench";
+export type PresetName = "tiny" | "think" | "tool" | "text" | "plain" | "endless" | "bench";
 
 interface PresetDef {
     description: string;
@@ -222,6 +231,10 @@ export const PRESETS: Record<PresetName, PresetDef> = {
         // ChatML's generation prompt also ends with "\n", where TEXT_SCRIPT starts
         description: `scripted like text, with a plain ChatML template (no tools, no thinking): "${TEXT_EXPECTED.text}<|im_end|>"`,
         build: () => scripted("plain", TEXT_SCRIPT, CHATML_CHAT_TEMPLATE),
+    },
+    endless: {
+        description: `scripted: "${ENDLESS_TOKEN}" after every token, so a greedy answer only ends at max_tokens or a cancel (for tests that need a long generation)`,
+        build: () => scripted("endless", ENDLESS_SCRIPT),
     },
     bench: {
         description: "Qwen3-0.6B shape (1024 hidden, 28 layers, 16/8 heads, FFN 3072, vocab 151936, tied output), random Q8_0 weights, ~630 MB",

@@ -3,6 +3,8 @@ import { keepAliveMs } from "../engine/keep-alive.ts";
 
 export type GpuChoice = "auto" | "cuda" | "metal" | "vulkan" | "cpu";
 const GPU_CHOICES: readonly GpuChoice[] = ["auto", "cuda", "metal", "vulkan", "cpu"];
+export type FlashAttentionChoice = "auto" | "on" | "off";
+const FLASH_ATTENTION_CHOICES: readonly FlashAttentionChoice[] = ["auto", "on", "off"];
 
 export interface ServeOptions {
   host: string;
@@ -19,6 +21,7 @@ export interface ServeOptions {
   maxLoadedModels: number;
   /** bytes the loaded models may take; "auto" = the machine's RAM plus dedicated GPU memory */
   memoryBudget: number | "auto";
+  flashAttention: FlashAttentionChoice;
 }
 
 interface OptionSpec {
@@ -67,6 +70,11 @@ function memorySize(raw: string, source: string): number | "auto" {
   return Math.floor(Number(match[1]) * unit);
 }
 
+function flashAttention(raw: string, source: string): FlashAttentionChoice {
+  if (!FLASH_ATTENTION_CHOICES.includes(raw as FlashAttentionChoice)) throw new UsageError(`${source} must be one of ${FLASH_ATTENTION_CHOICES.join(", ")}, got "${raw}"`);
+  return raw as FlashAttentionChoice;
+}
+
 function port(raw: string, source: string): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${source} must be a port number 0-65535, got "${raw}"`);
@@ -86,6 +94,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: "parallel", flag: "parallel", env: "HEARTH_PARALLEL", ollamaEnv: "OLLAMA_NUM_PARALLEL", placeholder: "N", default: "4", help: "sequences decoded in parallel per loaded model", parse: positiveInt },
   { key: "threads", flag: "threads", env: "HEARTH_THREADS", placeholder: "N", default: "math cores", help: "CPU threads for inference (default: the cores llama.cpp uses for math)", parse: positiveInt },
   { key: "gpu", flag: "gpu", env: "HEARTH_GPU", placeholder: "KIND", default: "auto", help: "auto | cuda | metal | vulkan | cpu", parse: gpu },
+  { key: "flashAttention", flag: "flash-attention", env: "HEARTH_FLASH_ATTENTION", placeholder: "MODE", default: "auto", help: "auto (off on CPU, where it slows decoding; node-llama-cpp's choice on GPUs) | on | off", parse: flashAttention },
   { key: "keepAliveMs", flag: "keep-alive", env: "HEARTH_KEEP_ALIVE", ollamaEnv: "OLLAMA_KEEP_ALIVE", placeholder: "DUR", default: "5m", help: "how long an idle model stays loaded (\"10m\", \"1h\", seconds; negative = forever, 0 = unload after each request)", parse: duration, format: (ms: number) => (ms === Infinity ? "-1" : `${ms / 1000}s`) },
   { key: "maxQueue", flag: "max-queue", env: "HEARTH_MAX_QUEUE", ollamaEnv: "OLLAMA_MAX_QUEUE", placeholder: "N", default: "512", help: "requests waiting for a free sequence before new ones get 503", parse: nonNegativeInt },
   { key: "maxLoadedModels", flag: "max-loaded-models", env: "HEARTH_MAX_LOADED_MODELS", ollamaEnv: "OLLAMA_MAX_LOADED_MODELS", placeholder: "N", default: "3", help: "models kept loaded at once; one more unloads the least recently used idle model", parse: positiveInt },

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { Engine } from "../engine/engine.ts";
 import { machineMemory } from "../engine/memory-estimate.ts";
 import { ModelPool } from "../engine/model-pool.ts";
-import { loadRuntime } from "../engine/runtime.ts";
+import { flashAttentionFor, loadRuntime } from "../engine/runtime.ts";
 import { ModelCatalog } from "../models/catalog.ts";
 import { Metrics } from "../observability/metrics.ts";
 import { Telemetry } from "../observability/telemetry.ts";
@@ -27,6 +27,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     keepAliveMs: options.keepAliveMs,
     maxLoadedModels: options.maxLoadedModels,
     memoryBudget: options.memoryBudget === "auto" ? await machineMemory(runtime.llama) : options.memoryBudget,
+    flashAttention: flashAttentionFor(options.flashAttention, runtime.llama),
   });
   const metrics = new Metrics(pool);
   const telemetry = new Telemetry(metrics);

@@ -1,6 +1,7 @@
 import type { LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
 import type { ModelCatalog, ModelInfo } from "../models/catalog.ts";
-import type { LoadedModel, ModelPool } from "./model-pool.ts";
+import type { LoadedModel } from "./loaded-model.ts";
+import type { ModelPool } from "./model-pool.ts";
 import { checkTokenIds } from "./token-ids.ts";
 import { CancelledError, InvalidRequestError, type EngineObserver, type LoadOptions } from "./types.ts";
 

@@ -15,6 +15,7 @@ export interface ContextShape {
   gpuLayers: number | "auto";
   batchSize?: number;
   useMmap: boolean;
+  flashAttention?: boolean | "auto";
 }
 
 /**
@@ -32,6 +33,7 @@ export async function estimateMemory(llama: Llama, path: string, shape: ContextS
     modelGpuLayers: gpuLayers,
     batchSize: shape.batchSize,
     useMmap: shape.useMmap,
+    flashAttention: shape.flashAttention,
   });
   return { modelBytes: model.cpuRam + model.gpuVram, contextBytes: context.cpuRam + context.gpuVram };
 }

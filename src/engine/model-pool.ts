@@ -1,10 +1,9 @@
 import type { Llama, LlamaContextSequence, Token } from "node-llama-cpp";
 import type { ModelInfo } from "../models/catalog.ts";
+import { keepSequencesInStep } from "./batch-sync.ts";
 import { LoadedModel, type EffectiveLoadOptions } from "./loaded-model.ts";
 import { estimateMemory, type MemoryEstimate } from "./memory-estimate.ts";
 import { CancelledError, InsufficientMemoryError, type LoadOptions } from "./types.ts";
-
-export { LoadedModel } from "./loaded-model.ts";
 
 /** Ollama's default: a model nobody has used for five minutes is unloaded. */
 export const DEFAULT_KEEP_ALIVE_MS = 5 * 60_000;
@@ -23,6 +22,8 @@ export interface PoolOptions {
   maxLoadedModels: number;
   /** bytes (RAM and VRAM together) the loaded models may take by node-llama-cpp's estimates */
   memoryBudget: number;
+  /** llama.cpp's flash attention for the contexts: on, off, or node-llama-cpp's choice; default "auto" */
+  flashAttention?: boolean | "auto";
 }
 
 /** What a request asks of the model it holds. */
@@ -271,8 +272,9 @@ export class ModelPool {
     try {
       const contextSize = Math.min(this.options.contextSize, model.trainContextSize);
       const context = await model
-        .createContext({ contextSize, sequences: this.options.parallel, threads: options.threads, batchSize: options.batchSize })
+        .createContext({ contextSize, sequences: this.options.parallel, threads: options.threads, batchSize: options.batchSize, flashAttention: this.options.flashAttention })
         .catch(asMemoryError(info));
+      if (this.options.parallel > 1) keepSequencesInStep(context);
       const sequences = Array.from({ length: this.options.parallel }, () => context.getSequence());
       return new LoadedModel(info, model, context, sequences, options, this.options.maxQueue);
     } catch (err) {
@@ -285,7 +287,7 @@ export class ModelPool {
     const key = JSON.stringify([info.path, info.sizeBytes, info.modifiedAt, options.gpuLayers, options.batchSize, options.useMmap]);
     let estimate = this.estimates.get(key);
     if (!estimate) {
-      const shape = { contextSize: this.options.contextSize, sequences: this.options.parallel, ...options };
+      const shape = { contextSize: this.options.contextSize, sequences: this.options.parallel, flashAttention: this.options.flashAttention, ...options };
       estimate = estimateMemory(this.llama, info.path, shape);
       estimate.catch(() => this.estimates.delete(key));
       this.estimates.set(key, estimate);

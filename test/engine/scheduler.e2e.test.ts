@@ -2,12 +2,12 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { modelsFolder } from "../support/models.ts";
 import { startServer, type TestServer } from "../support/server.ts";
 
-// Four sequences of one context. Greedy JSON on the random-weight model goes on until max_tokens,
-// so every stream below lasts exactly as long as it is allowed to.
+// Four sequences of one context. The endless model goes on until max_tokens, so every stream below
+// lasts exactly as long as it is allowed to.
 let server: TestServer;
 
 beforeAll(async () => {
-  server = await startServer({ models: await modelsFolder(["tiny"]), args: ["--parallel", "4"] });
+  server = await startServer({ models: await modelsFolder(["tiny", "endless"]), args: ["--parallel", "4"] });
 });
 
 afterAll(async () => {
@@ -35,7 +35,7 @@ async function timedStream(maxTokens: number): Promise<{ firstAt: number; finish
   const res = await fetch(`${server.url}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ model: "tiny", messages: [{ role: "user", content: "hi" }], max_tokens: maxTokens, temperature: 0, response_format: { type: "json_object" }, stream: true }),
+    body: JSON.stringify({ model: "endless", messages: [{ role: "user", content: "hi" }], max_tokens: maxTokens, temperature: 0, stream: true }),
   });
   expect(res.status).toBe(200);
   let firstAt = 0;

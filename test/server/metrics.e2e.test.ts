@@ -6,7 +6,7 @@ import { startServer, type TestServer } from "../support/server.ts";
 let server: TestServer;
 
 beforeAll(async () => {
-  server = await startServer({ models: await modelsFolder(["tiny"]), args: ["--parallel", "1"] });
+  server = await startServer({ models: await modelsFolder(["tiny", "endless"]), args: ["--parallel", "1"] });
 });
 
 afterAll(async () => {
@@ -87,11 +87,10 @@ test("requests are counted by method, route pattern and status", async () => {
 
 test("the queue depth shows requests waiting for a sequence", async () => {
   const controller = new AbortController();
-  // Greedy JSON on the random-weight model runs until max_tokens for this prompt.
-  const busy = await chat({ messages: [{ role: "user", content: "hi" }], max_tokens: 3000, response_format: { type: "json_object" }, stream: true }, controller.signal);
+  const busy = await chat({ model: "endless", max_tokens: 3000, stream: true }, controller.signal);
   const reader = busy.body!.getReader();
   await reader.read();
-  const queued = chat();
+  const queued = chat({ model: "endless" });
   await Bun.sleep(300);
   expect(sample(await scrape(), "hearth_queue_depth")).toBe(1);
   await reader.cancel();
@@ -101,7 +100,7 @@ test("the queue depth shows requests waiting for a sequence", async () => {
 });
 
 test("one JSON log line per request: method, route, model, status, tokens, time to first token, duration", async () => {
-  const res = await chat({ messages: [{ role: "user", content: "hi" }], response_format: { type: "json_object" }, stream: true, max_tokens: 200 });
+  const res = await chat({ model: "endless", stream: true, max_tokens: 200 });
   const headersAt = performance.now();
   await res.text();
   const streamedMs = performance.now() - headersAt;
@@ -109,7 +108,7 @@ test("one JSON log line per request: method, route, model, status, tokens, time 
   await Bun.sleep(100);
   const lines = logLines();
   const streamed = lines.findLast((line) => line.route === "/v1/chat/completions" && line.status === 200)!;
-  expect(streamed).toMatchObject({ msg: "request", method: "POST", model: "tiny", completion_tokens: 200 });
+  expect(streamed).toMatchObject({ msg: "request", method: "POST", model: "endless", completion_tokens: 200 });
   expect(streamed.prompt_tokens).toBeGreaterThan(0);
   expect(typeof streamed.cached_tokens).toBe("number");
   expect(streamed.ttft_ms as number).toBeGreaterThan(0);

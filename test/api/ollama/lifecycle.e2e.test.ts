@@ -4,13 +4,13 @@ import { modelsFolder } from "../../support/models.ts";
 import { json, post, RFC3339 } from "../../support/ollama-wire.ts";
 import { startServer, type TestServer } from "../../support/server.ts";
 
-// One sequence and a queue of one: a second request waits, a third is refused. Greedy JSON on the
-// random-weight model keeps generating for well over ten seconds, long enough to hold the sequence.
+// One sequence and a queue of one: a second request waits, a third is refused. The endless model
+// keeps generating until it is stopped, long enough to hold the sequence.
 let server: TestServer;
 let ollama: Ollama;
 
 beforeAll(async () => {
-  server = await startServer({ models: await modelsFolder(["tiny", "text"]), args: ["--parallel", "1", "--max-queue", "1", "--ctx-size", "32768"] });
+  server = await startServer({ models: await modelsFolder(["endless", "text"]), args: ["--parallel", "1", "--max-queue", "1", "--ctx-size", "32768"] });
   ollama = new Ollama({ host: server.url });
 });
 
@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  for (const model of ["tiny", "text"]) await ollama.generate({ model, prompt: "", keep_alive: 0 });
+  for (const model of ["endless", "text"]) await ollama.generate({ model, prompt: "", keep_alive: 0 });
 });
 
 interface Running {
@@ -42,7 +42,7 @@ async function ps(): Promise<Running[]> {
 const expiresIn = async (name: string) => new Date((await ps()).find((m) => m.name === name)!.expires_at).getTime() - Date.now();
 /** Starts a long streamed answer and keeps reading it (an unread body may be collected, which hangs up) until aborted. */
 async function longStream(controller: AbortController, extra: object = {}): Promise<void> {
-  const body = { model: "tiny", messages: [{ role: "user", content: "hi" }], format: "json", options: { temperature: 0 }, ...extra };
+  const body = { model: "endless", messages: [{ role: "user", content: "hi" }], options: { temperature: 0 }, ...extra };
   const res = await post(`${server.url}/api/chat`, body, { signal: controller.signal });
   expect(res.status).toBe(200);
   const reader = res.body!.getReader();
@@ -109,10 +109,10 @@ test("a model is not unloaded while a request uses it: its keep_alive counts fro
   const controller = new AbortController();
   await longStream(controller, { keep_alive: "1s" });
   await Bun.sleep(1500);
-  expect((await ps()).map((m) => m.name)).toEqual(["tiny:latest"]);
+  expect((await ps()).map((m) => m.name)).toEqual(["endless:latest"]);
   controller.abort();
   await Bun.sleep(300);
-  expect((await ps()).map((m) => m.name)).toEqual(["tiny:latest"]);
+  expect((await ps()).map((m) => m.name)).toEqual(["endless:latest"]);
   await Bun.sleep(1500);
   expect(await ps()).toEqual([]);
 });
@@ -120,9 +120,9 @@ test("a model is not unloaded while a request uses it: its keep_alive counts fro
 test("past the queue bound a request gets 503 with Retry-After; a client that hangs up frees the sequence", async () => {
   const controller = new AbortController();
   await longStream(controller);
-  const queued = ollama.generate({ model: "tiny", prompt: "hi", options: { num_predict: 4 }, stream: false });
+  const queued = ollama.generate({ model: "endless", prompt: "hi", options: { num_predict: 4 }, stream: false });
   await Bun.sleep(200);
-  const refused = await post(`${server.url}/api/generate`, { model: "tiny", prompt: "hi" });
+  const refused = await post(`${server.url}/api/generate`, { model: "endless", prompt: "hi" });
   expect(refused.status).toBe(503);
   expect(refused.headers.get("retry-after")).toBe("1");
   expect(await refused.json()).toEqual({ error: "server busy, please try again. maximum pending requests exceeded" });

@@ -2,27 +2,27 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { modelsFolder } from "../../support/models.ts";
 import { startServer, type TestServer } from "../../support/server.ts";
 
-// One sequence: a second request can only run once the first has let go of it. Greedy JSON
-// mode on the random-weight model keeps generating for well over ten seconds, so a quick
-// second answer proves the abandoned generation was cancelled.
+// One sequence: a second request can only run once the first has let go of it. The endless
+// model keeps generating for well over ten seconds, so a quick second answer proves the
+// abandoned generation was cancelled.
 let server: TestServer;
 
 beforeAll(async () => {
-  server = await startServer({ models: await modelsFolder(["tiny"]), args: ["--parallel", "1", "--ctx-size", "32768", "--max-queue", "1"] });
+  server = await startServer({ models: await modelsFolder(["endless"]), args: ["--parallel", "1", "--ctx-size", "32768", "--max-queue", "1"] });
 });
 
 afterAll(async () => {
   await server?.stop();
 });
 
-const longRequest = { model: "tiny", messages: [{ role: "user", content: "hi" }], temperature: 0, max_tokens: 30000, response_format: { type: "json_object" } };
+const longRequest = { model: "endless", messages: [{ role: "user", content: "hi" }], temperature: 0, max_tokens: 30000 };
 
 async function quickAnswerMs(): Promise<number> {
   const started = performance.now();
   const res = await fetch(`${server.url}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ model: "tiny", messages: [{ role: "user", content: "hi" }], max_tokens: 4, temperature: 0 }),
+    body: JSON.stringify({ model: "endless", messages: [{ role: "user", content: "hi" }], max_tokens: 4, temperature: 0 }),
   });
   expect(res.status).toBe(200);
   await res.json();
@@ -73,7 +73,7 @@ test("past the queue bound a request gets 503 with Retry-After; the queued one r
   const refused = await fetch(`${server.url}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ model: "tiny", messages: [{ role: "user", content: "hi" }], max_tokens: 4 }),
+    body: JSON.stringify({ model: "endless", messages: [{ role: "user", content: "hi" }], max_tokens: 4 }),
   });
   expect(refused.status).toBe(503);
   expect(refused.headers.get("retry-after")).toBe("1");
@@ -92,7 +92,7 @@ test("a body over the limit is a 413 in OpenAI's error shape", async () => {
     method: "POST",
     headers: { "content-type": "application/json" },
     // Over Hearth's 32 MiB limit but under Bun's own cut-off, which would answer with an empty body.
-    body: JSON.stringify({ model: "tiny", messages: [{ role: "user", content: "x".repeat(32.5 * 1024 * 1024) }] }),
+    body: JSON.stringify({ model: "endless", messages: [{ role: "user", content: "x".repeat(32.5 * 1024 * 1024) }] }),
   });
   expect(res.status).toBe(413);
   expect((await res.json()).error).toMatchObject({ type: "invalid_request_error", code: "request_too_large" });
