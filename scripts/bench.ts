@@ -53,7 +53,7 @@ async function main() {
   const baseline = await inProcessBaseline(modelPath, CTX_SIZE, PARALLEL);
   const servers = [await startHearth(models, PARALLEL, CTX_SIZE)];
   const llamaServer = process.env.LLAMA_SERVER;
-  if (llamaServer) servers.push(await startLlamaServer(llamaServer, modelPath, PARALLEL, CTX_SIZE, baseline.threads));
+  if (llamaServer) servers.push(await startLlamaServer(llamaServer, modelPath, PARALLEL, CTX_SIZE, baseline.threads, baseline.flashAttention));
 
   const runs = new Map<string, TargetRuns>(servers.map((s) => [s.name, { single: [], aggregate: {}, secondTurn: [] }]));
   const inProcess: TargetRuns = { single: [], aggregate: {}, secondTurn: [] };

@@ -4,8 +4,8 @@ import { singleStreamRates, uniqueText, type SingleStream } from "./workload.ts"
 
 /**
  * The model driven directly by node-llama-cpp, as an application embedding it would: one context
- * with a sequence per stream, the library's own batching. The baseline Hearth adds HTTP and
- * scheduling to.
+ * with a sequence per stream and the library's own batching (without Hearth's keepSequencesInStep,
+ * so the aggregate rows show what that adds), the same flash attention choice as Hearth.
  */
 export async function inProcessBaseline(modelPath: string, ctxSize: number, parallel: number) {
   const llama = await getLlama({ gpu: "auto", build: "never" });
@@ -40,6 +40,7 @@ export async function inProcessBaseline(modelPath: string, ctxSize: number, para
   return {
     backend: `${llama.gpu === false ? `CPU, ${llama.cpuMathCores} threads` : llama.gpu}, flash attention ${flashAttention}`,
     threads: llama.cpuMathCores,
+    flashAttention,
     async singleStream(promptWords: number, tokens: number, tag: string): Promise<SingleStream> {
       const run = await generate(sequences[0]!, uniqueText(promptWords, tag), tokens);
       return singleStreamRates(run.promptTokens, run.completionTokens, run.startMs, run.firstMs, run.lastMs);

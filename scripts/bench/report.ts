@@ -22,7 +22,7 @@ export interface Summary {
 
 const median = (xs: number[]): number | undefined => (xs.length === 0 ? undefined : [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]);
 
-/** Medians per side; the in-process baseline has single-stream rows only. */
+/** Medians per side; the in-process baseline has no conversation rows. */
 export function summarize(servers: Map<string, TargetRuns>, inProcess: TargetRuns): Summary {
   const all = new Map([...servers, ["in-process", inProcess]]);
   const targets = [...all.keys()];

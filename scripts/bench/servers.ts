@@ -39,14 +39,15 @@ export async function startHearth(models: string, parallel: number, ctxSize: num
 
 /**
  * llama.cpp's own server on the same model file: `parallel` slots of `ctxSize` tokens each (its
- * -c is the total it splits across slots), the same threads, prompt caching on (its default).
- * --no-repack: this release's repacked Q8_0 kernels die with SIGILL on CPUs with AMX.
+ * -c is the total it splits across slots), the same threads and flash attention setting as Hearth,
+ * prompt caching on (its default). --no-repack: this release's repacked Q8_0 kernels die with
+ * SIGILL on CPUs with AMX.
  */
-export async function startLlamaServer(binary: string, modelPath: string, parallel: number, ctxSize: number, threads: number): Promise<RunningServer> {
+export async function startLlamaServer(binary: string, modelPath: string, parallel: number, ctxSize: number, threads: number, flashAttention: boolean | "auto"): Promise<RunningServer> {
   const started = performance.now();
   const port = 20000 + Math.floor(Math.random() * 20000);
   const proc = Bun.spawn({
-    cmd: [binary, "-m", modelPath, "--host", "127.0.0.1", "--port", String(port), "-t", String(threads), "-tb", String(threads), "-np", String(parallel), "-c", String(parallel * ctxSize), "--no-repack", "--no-webui"],
+    cmd: [binary, "-m", modelPath, "--host", "127.0.0.1", "--port", String(port), "-t", String(threads), "-tb", String(threads), "-np", String(parallel), "-c", String(parallel * ctxSize), "-fa", flashAttention === "auto" ? "auto" : flashAttention ? "on" : "off", "--no-repack", "--no-webui"],
     stdout: "ignore",
     stderr: "ignore",
   });

@@ -9,6 +9,14 @@ interface ValueError {
 }
 
 /**
+ * Elysia reports a response that fails its schema with the same code as a bad request; that is
+ * the server's fault, not the client's, so it must not come back as a 400 naming a field.
+ */
+export function isRequestValidation(code: string | number, error: unknown): boolean {
+  return code === "VALIDATION" && (error as { type?: string }).type !== "response";
+}
+
+/**
  * Turns Elysia's validation error into a message and a param in the dotted form OpenAI uses
  * ("messages[0].content"). TypeBox reports a failed union only as "Expected union value" at the
  * union itself; for discriminated unions (messages by role, parts by type) the variant the

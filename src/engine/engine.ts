@@ -82,8 +82,12 @@ export class Engine {
       throw new InvalidRequestError('response_format and guided_choice cannot be combined with tools; pass tool_choice "none" or drop one of them', "response_format");
     }
     const grammar = await grammarFor(this.llama, request.responseFormat);
+    // What needs no model is checked before the model is loaded (which may unload another).
+    const history = toChatHistory(request.messages);
+    if (history.at(-1)?.type !== "model") history.push({ type: "model", response: [] });
+    const functions = offersTools(request) ? toFunctions(request) : undefined;
     const { lease, plan } = await this.pool.lease(info, { keepAliveMs: request.keepAliveMs, load: request.load, signal: request.signal }, (loaded) =>
-      this.plan(loaded, request, grammar),
+      this.plan(loaded, request, { history, functions, grammar }),
     );
     return { model: info, events: this.run(lease, request, plan, startedAt) };
   }
@@ -99,12 +103,9 @@ export class Engine {
   }
 
   /** Renders the prompt once to count its tokens: a prompt that does not fit is refused, never truncated. */
-  private plan(loaded: LoadedModel, request: GenerationRequest, grammar: LlamaGrammar | undefined): Plan {
-    const history = toChatHistory(request.messages);
-    if (history.at(-1)?.type !== "model") history.push({ type: "model", response: [] });
+  private plan(loaded: LoadedModel, request: GenerationRequest, { history, functions, grammar }: Pick<Plan, "history" | "functions" | "grammar">): Plan {
     const model = loaded.model;
     let wrapper = loaded.chatWrapper(request.reasoning, request.chatTemplate);
-    const functions = offersTools(request) ? toFunctions(request) : undefined;
     if (functions && request.toolChoice !== "auto") wrapper = forceToolCall(wrapper);
     if (request.prefix?.length) wrapper = withPrefix(wrapper, LlamaText.fromTokens(model.tokenizer, checkTokenIds(model, request.prefix, "context")));
     const { contextText } = wrapper.generateContextState({ chatHistory: history, availableFunctions: functions });

@@ -16,6 +16,8 @@ export function streamOnLease<E>(
   const abort = new AbortController();
   const onClientAbort = () => abort.abort();
   clientSignal?.addEventListener("abort", onClientAbort, { once: true });
+  // A signal that fired before the listener was added never calls it.
+  if (clientSignal?.aborted) abort.abort();
   work(channel, abort.signal)
     .then(() => channel.close())
     .catch((err) => channel.fail(abort.signal.aborted ? new CancelledError() : err))

@@ -1,6 +1,7 @@
 import type { ChatWrapper, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
 import { JinjaTemplateChatWrapper, resolveChatWrapper } from "node-llama-cpp";
 import type { ModelInfo } from "../models/catalog.ts";
+import { asMemoryError } from "./memory-estimate.ts";
 import { CancelledError, InvalidRequestError, ServerBusyError } from "./types.ts";
 
 /** What a model was loaded with: the pool's defaults with a request's load options applied. */
@@ -96,7 +97,9 @@ export class LoadedModel {
    */
   embeddingContext(): Promise<LlamaEmbeddingContext> {
     if (!this.embedding) {
-      const creating = this.model.createEmbeddingContext({ contextSize: this.contextSize, batchSize: this.contextSize, threads: this.loadOptions.threads });
+      const creating = this.model
+        .createEmbeddingContext({ contextSize: this.contextSize, batchSize: this.contextSize, threads: this.loadOptions.threads })
+        .catch(asMemoryError(this.info));
       creating.catch(() => {
         if (this.embedding === creating) this.embedding = undefined;
       });
@@ -111,15 +114,18 @@ export class LoadedModel {
     if (signal?.aborted) return Promise.reject(new CancelledError());
     if (this.waiters.length >= this.maxQueue) return Promise.reject(new ServerBusyError());
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { resolve };
+      const onAbort = () => {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        reject(new CancelledError());
+      };
+      const waiter: Waiter = {
+        resolve: (sequence) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(sequence);
+        },
+      };
       this.waiters.push(waiter);
-      signal?.addEventListener("abort", () => {
-        const i = this.waiters.indexOf(waiter);
-        if (i >= 0) {
-          this.waiters.splice(i, 1);
-          reject(new CancelledError());
-        }
-      }, { once: true });
+      signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
 

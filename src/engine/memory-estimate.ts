@@ -1,5 +1,7 @@
 import { totalmem } from "node:os";
 import { GgufInsights, readGgufFileInfo, type Llama } from "node-llama-cpp";
+import type { ModelInfo } from "../models/catalog.ts";
+import { InsufficientMemoryError } from "./types.ts";
 
 export interface MemoryEstimate {
   /** the weights, in RAM and VRAM together */
@@ -43,4 +45,12 @@ export async function machineMemory(llama: Llama): Promise<number> {
   if (!llama.gpu) return totalmem();
   const vram = await llama.getVramState();
   return totalmem() + Math.max(0, vram.total - vram.unifiedSize);
+}
+
+/** node-llama-cpp's own checks against the memory actually free fail with InsufficientMemoryError too; they get the model's name. */
+export function asMemoryError(info: ModelInfo): (err: Error) => never {
+  return (err) => {
+    if (err.name === "InsufficientMemoryError") throw new InsufficientMemoryError(`model "${info.name}" cannot be loaded: ${err.message}`);
+    throw err;
+  };
 }

@@ -2,13 +2,14 @@ import type { Llama, LlamaContextSequence, Token } from "node-llama-cpp";
 import type { ModelInfo } from "../models/catalog.ts";
 import { keepSequencesInStep } from "./batch-sync.ts";
 import { LoadedModel, type EffectiveLoadOptions } from "./loaded-model.ts";
-import { estimateMemory, type MemoryEstimate } from "./memory-estimate.ts";
+import { asMemoryError, estimateMemory, type MemoryEstimate } from "./memory-estimate.ts";
 import { CancelledError, InsufficientMemoryError, type LoadOptions } from "./types.ts";
 
 /** Ollama's default: a model nobody has used for five minutes is unloaded. */
 export const DEFAULT_KEEP_ALIVE_MS = 5 * 60_000;
 /** setTimeout fires at once for delays beyond 2^31 - 1 ms, so longer keep-alives are waited out in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const MAX_ESTIMATES = 64;
 
 export interface PoolOptions {
   contextSize: number;
@@ -217,6 +218,7 @@ export class ModelPool {
   private replace(slot: Slot): Promise<void> {
     clearTimeout(slot.timer);
     this.slots.delete(slot.info.path);
+    this.roomChanged();
     const idle = slot.users > 0 ? new Promise<void>((resolve) => (slot.onIdle = resolve)) : Promise.resolve();
     return idle.then(() => this.retire(slot));
   }
@@ -225,6 +227,7 @@ export class ModelPool {
     slot.users--;
     slot.lastUsed = Date.now();
     if (slot.users > 0) return;
+    // Idle models can make room, and a load nobody waits for any more stops waiting for room.
     this.roomChanged();
     if (slot.onIdle) return slot.onIdle();
     if (slot.keepAliveMs === Infinity) return;
@@ -254,6 +257,8 @@ export class ModelPool {
   /** Disposes a slot already out of the pool; loading its file again waits for the memory to be freed. */
   private retire(slot: Slot): Promise<void> {
     const path = slot.info.path;
+    // A load of this slot waiting for room must learn at once that it is no longer wanted.
+    this.roomChanged();
     const disposed: Promise<void> = slot.loading
       .then((loaded) => loaded.dispose(), () => undefined)
       .catch((err) => console.warn(`hearth: unloading ${slot.info.name} failed: ${(err as Error).message}`))
@@ -287,6 +292,8 @@ export class ModelPool {
     const key = JSON.stringify([info.path, info.sizeBytes, info.modifiedAt, options.gpuLayers, options.batchSize, options.useMmap]);
     let estimate = this.estimates.get(key);
     if (!estimate) {
+      // Keys include load options clients choose (num_batch, num_gpu): keep the cache from growing without end.
+      if (this.estimates.size >= MAX_ESTIMATES) this.estimates.clear();
       const shape = { contextSize: this.options.contextSize, sequences: this.options.parallel, flashAttention: this.options.flashAttention, ...options };
       estimate = estimateMemory(this.llama, info.path, shape);
       estimate.catch(() => this.estimates.delete(key));
@@ -308,8 +315,9 @@ export class ModelPool {
     }
     const turn = this.roomQueue.then(async () => {
       for (;;) {
+        this.ensureWanted(slot);
         await Promise.all(this.unloading.values());
-        if (this.slots.get(slot.info.path) !== slot) return;
+        this.ensureWanted(slot);
         const others = [...this.slots.values()].filter((s) => s !== slot && s.estimate);
         const used = others.reduce((sum, s) => sum + slotBytes(s), 0);
         if (others.length < this.options.maxLoadedModels && used + needed <= this.options.memoryBudget) {
@@ -323,6 +331,16 @@ export class ModelPool {
     });
     this.roomQueue = turn.catch(() => undefined);
     return turn;
+  }
+
+  /**
+   * A load waiting for room gives up once every request that wanted it has gone: otherwise it
+   * would evict models for nobody, and once unloaded its slot's disposal would wait for this very
+   * load while every later load queues behind it. (A slot replaced by a reload still loads for the
+   * requests holding it.)
+   */
+  private ensureWanted(slot: Slot): void {
+    if (slot.users === 0) throw new CancelledError();
   }
 
   private roomChanged(): void {
@@ -349,14 +367,6 @@ function sameLoadOptions(a: EffectiveLoadOptions, b: EffectiveLoadOptions): bool
 function slotBytes(slot: Slot): number {
   const estimated = slot.estimate!.modelBytes + slot.estimate!.contextBytes;
   return Math.max(estimated, slot.loaded?.memory().totalBytes ?? 0);
-}
-
-/** node-llama-cpp's own checks against the memory actually free fail with InsufficientMemoryError too; they get the model's name. */
-function asMemoryError(info: ModelInfo): (err: Error) => never {
-  return (err) => {
-    if (err.name === "InsufficientMemoryError") throw new InsufficientMemoryError(`model "${info.name}" cannot be loaded: ${err.message}`);
-    throw err;
-  };
 }
 
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {

@@ -18,11 +18,12 @@ async function serve(presets: Parameters<typeof modelsFolder>[0], args: string[]
   return server;
 }
 
-async function chat(server: TestServer, model: string, extra: object = {}): Promise<Response> {
+async function chat(server: TestServer, model: string, extra: object = {}, signal?: AbortSignal): Promise<Response> {
   return fetch(`${server.url}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ model, messages: [{ role: "user", content: "Hi" }], max_tokens: 4, temperature: 0, ...extra }),
+    signal,
   });
 }
 
@@ -60,6 +61,26 @@ describe("--max-loaded-models 1", async () => {
     await reader.cancel();
     const answer = await waiting;
     expect(answer.status).toBe(200);
+    expect((await answer.json()).choices[0].message.content).toBe(SCRIPTED.text.content);
+    expect(await loaded(server)).toEqual(["text"]);
+  });
+
+  test("a load given up while it waits for room leaves the pool able to load that model later", async () => {
+    const busy = await chat(server, "endless", { max_tokens: 3000, stream: true });
+    const reader = busy.body!.getReader();
+    await reader.read();
+    // keep_alive 0: the abandoned load is unloaded at once, while it still waits for room.
+    const controller = new AbortController();
+    const abandoned = fetch(`${server.url}/api/chat`, {
+      method: "POST",
+      body: JSON.stringify({ model: "text", messages: [{ role: "user", content: "Hi" }], keep_alive: 0, stream: false }),
+      signal: controller.signal,
+    }).catch((err: Error) => err);
+    await Bun.sleep(300);
+    controller.abort();
+    expect(((await abandoned) as Error).name).toBe("AbortError");
+    await reader.cancel();
+    const answer = await chat(server, "text", { max_tokens: 100 }, AbortSignal.timeout(20_000));
     expect((await answer.json()).choices[0].message.content).toBe(SCRIPTED.text.content);
     expect(await loaded(server)).toEqual(["text"]);
   });

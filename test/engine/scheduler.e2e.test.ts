@@ -96,6 +96,8 @@ test("a conversation's next turn goes to the sequence holding its earlier turns:
 test("an agent's repeated system prompt is reused across different questions", async () => {
   const system = { role: "system", content: "You are a release-notes agent. Follow the style guide. ".repeat(50) };
   const warm = await chat([system, { role: "user", content: "Summarize change one." }]);
+  // Another client in between: the most recently freed sequence is no longer the agent's.
+  await chat([{ role: "user", content: "An unrelated question from someone else." }]);
   const next = await chat([system, { role: "user", content: "Summarize change two, which differs." }]);
   expect(next.usage.prompt_tokens_details.cached_tokens).toBeGreaterThan(warm.usage.prompt_tokens * 0.8);
 });

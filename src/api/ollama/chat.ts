@@ -126,7 +126,7 @@ export function chatRoutes(engine: Engine) {
       const info = await engine.catalog.get(body.model);
       requireCompletion(info, body.model, "chat");
       if (!body.messages?.length) {
-        const doneReason = await loadOrUnload(engine, info, { keepAliveMs: keepAliveMs(body.keep_alive), load: loadOptionsOf(body.options ?? undefined) });
+        const doneReason = await loadOrUnload(engine, info, { keepAliveMs: keepAliveMs(body.keep_alive), load: loadOptionsOf(body.options ?? undefined), signal: request.signal });
         return { model: body.model, created_at: createdAt(), message: { role: "assistant" as const, content: "" }, done: true, done_reason: doneReason };
       }
       const generation = toGenerationRequest(body, info, request.signal);

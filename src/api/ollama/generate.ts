@@ -140,7 +140,7 @@ export function generateRoutes(engine: Engine) {
       const info = await engine.catalog.get(body.model);
       requireCompletion(info, body.model, "generate");
       if (!body.prompt) {
-        const doneReason = await loadOrUnload(engine, info, { keepAliveMs: keepAliveMs(body.keep_alive), load: loadOptionsOf(body.options ?? undefined) });
+        const doneReason = await loadOrUnload(engine, info, { keepAliveMs: keepAliveMs(body.keep_alive), load: loadOptionsOf(body.options ?? undefined), signal: request.signal });
         return { model: body.model, created_at: createdAt(), response: "", done: true, done_reason: doneReason };
       }
       const answer = await startAnswer(engine, completions, { ...body, prompt: body.prompt }, info, request.signal);

@@ -59,6 +59,8 @@ export interface GenerationOptions {
 
 const KNOWN = new Set(Object.keys(Options.properties));
 const warned = new Set<string>();
+/** Unknown option names are the client's to invent: past this many the log (and the set) stop growing. */
+const MAX_WARNED = 100;
 
 export function fromOptions(options: OptionsT = {}): GenerationOptions {
   warnAboutIgnored(options);
@@ -96,7 +98,7 @@ export function loadOptionsOf(options: OptionsT = {}): LoadOptions {
 /** Once per option and server run: clients such as Open WebUI send the same options with every request. */
 function warnAboutIgnored(options: Record<string, unknown>): void {
   for (const name of Object.keys(options)) {
-    if (warned.has(name) || (KNOWN.has(name) && !(name in IGNORED))) continue;
+    if (warned.has(name) || (KNOWN.has(name) && !(name in IGNORED)) || warned.size >= MAX_WARNED) continue;
     warned.add(name);
     console.warn(`hearth: ignoring option ${name}: ${IGNORED[name] ?? "not an option Hearth knows"}`);
   }

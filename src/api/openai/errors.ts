@@ -1,6 +1,6 @@
 import { ModelNotFoundError } from "../../models/catalog.ts";
 import { CancelledError, InsufficientMemoryError, InvalidRequestError, RouteNotFoundError, ServerBusyError } from "../../engine/types.ts";
-import { validationDetail } from "../validation.ts";
+import { isRequestValidation, validationDetail } from "../validation.ts";
 
 export interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
@@ -14,7 +14,7 @@ export function openaiError(status: number, message: string, param: string | nul
 
 /** Every failure the OpenAI routes can meet, in OpenAI's own error shape. */
 export function toOpenAIErrorResponse(code: string | number, error: unknown): Response {
-  if (code === "VALIDATION") {
+  if (isRequestValidation(code, error)) {
     const detail = validationDetail(error);
     return openaiError(400, detail.message, detail.param, "invalid_value");
   }
