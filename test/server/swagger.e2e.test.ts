@@ -28,7 +28,8 @@ test("Swagger UI lists the chat route and 'Try it out' on GET /v1/models shows t
   await models.locator(".opblock-summary").click();
   await models.getByRole("button", { name: "Try it out" }).click();
   await models.getByRole("button", { name: "Execute" }).click();
-  const body = models.locator(".responses-wrapper .response .microlight").first();
+  // The documented example is rendered as code too; only the live table holds the server's answer.
+  const body = models.locator(".live-responses-table .response-col_description .microlight").first();
   await body.waitFor();
   const shown = JSON.parse((await body.textContent()) ?? "");
   expect(shown.object).toBe("list");
