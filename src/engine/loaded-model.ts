@@ -27,6 +27,8 @@ interface Waiter {
 export class LoadedModel {
   /** idle sequences in the order they were released: the least recently used first */
   private idle: LlamaContextSequence[];
+  /** each sequence's id in the context: node-llama-cpp numbers a new context's sequences in the order they are taken */
+  private readonly slots: Map<LlamaContextSequence, number>;
   private waiters: Waiter[] = [];
   private wrappers = new Map<string, ChatWrapper>();
   private embedding?: Promise<LlamaEmbeddingContext>;
@@ -39,7 +41,8 @@ export class LoadedModel {
     private readonly loadOptions: EffectiveLoadOptions,
     private readonly maxQueue: number,
   ) {
-    this.idle = sequences;
+    this.idle = [...sequences];
+    this.slots = new Map(sequences.map((sequence, slot) => [sequence, slot]));
   }
 
   /** Tokens a single request may use: node-llama-cpp gives every sequence the full context, never a share. */
@@ -138,11 +141,11 @@ export class LoadedModel {
   /**
    * The idle sequence with the longest shared prefix, when taking it is worth it: it saves at least
    * half of the prompt's evaluation, or keeps at least as much of its cache as it throws away.
-   * Otherwise an empty sequence, or else the least recently used one, so that a common opening
+   * Otherwise an empty sequence, or else one of the least recently used, so that a common opening
    * (a template's first tokens) does not make one conversation overwrite another's cache.
    */
   private takeIdle(prompt: readonly Token[]): LlamaContextSequence {
-    let pick = this.idle.findIndex((sequence) => sequence.contextTokens.length === 0);
+    let pick = -1;
     let pickShared = 0;
     for (let i = 0; i < this.idle.length; i++) {
       const cached = this.idle[i]!.contextTokens;
@@ -153,8 +156,32 @@ export class LoadedModel {
         pickShared = shared;
       }
     }
-    // The idle list is in release order: its head is the least recently used.
-    return this.idle.splice(Math.max(pick, 0), 1)[0]!;
+    if (pick < 0) pick = this.besideBusy();
+    return this.idle.splice(pick, 1)[0]!;
+  }
+
+  /**
+   * Among the empty idle sequences (all idle ones, least recently used first, when none is empty),
+   * the one with the most busy neighbours. llama.cpp decodes only a run of consecutive sequence ids
+   * in one pass over the weights, so streams that sit side by side batch together and streams with
+   * gaps between them cost a pass each.
+   */
+  private besideBusy(): number {
+    const idleSlots = new Set(this.idle.map((sequence) => this.slots.get(sequence)));
+    const busy = (slot: number) => this.slots.size > slot && slot >= 0 && !idleSlots.has(slot);
+    const empty = this.idle.flatMap((sequence, i) => (sequence.contextTokens.length === 0 ? [i] : []));
+    const candidates = empty.length > 0 ? empty : this.idle.map((_, i) => i);
+    let pick = candidates[0]!;
+    let pickNeighbours = -1;
+    for (const i of candidates) {
+      const slot = this.slots.get(this.idle[i]!)!;
+      const neighbours = Number(busy(slot - 1)) + Number(busy(slot + 1));
+      if (neighbours > pickNeighbours) {
+        pick = i;
+        pickNeighbours = neighbours;
+      }
+    }
+    return pick;
   }
 
   async dispose(): Promise<void> {

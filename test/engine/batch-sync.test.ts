@@ -49,6 +49,35 @@ test("concurrent sequences decode in the same batches: one step per token, not o
   expect(synced.filter((size) => size === 2).length).toBeGreaterThanOrEqual(tokens - 3);
 });
 
+/** The sequence ids of every micro-batch llama.cpp computed for `streams` concurrent generations (see the probe). */
+async function microBatches(streams: number, tokens: number, mode: "sync" | "library"): Promise<number[][]> {
+  const probe = Bun.spawn({
+    cmd: [process.execPath, "test/support/ubatch-probe.ts", String(streams), String(tokens), mode],
+    env: { ...process.env, LLAMA_BATCH_DEBUG: "1" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, code] = await Promise.all([new Response(probe.stdout).text(), new Response(probe.stderr).text(), probe.exited]);
+  if (code !== 0) throw new Error(`ubatch probe failed: ${err}`);
+  return JSON.parse(out.trim().split("\n").pop()!);
+}
+
+test("four streams cost one pass over the weights per step: every decode is one micro-batch of all four sequences", async () => {
+  const tokens = 20;
+  const passes = await microBatches(4, tokens, "sync");
+  // The prompts differ in length, so their evaluation splits into a few micro-batches; after that
+  // each of the remaining steps is one micro-batch holding every sequence in id order.
+  const everyone = passes.filter((ids) => ids.join() === "0,1,2,3");
+  expect(everyone.length).toBeGreaterThanOrEqual(tokens - 1);
+  expect(passes.length).toBeLessThanOrEqual(tokens + 4);
+}, 60_000);
+
+test("without it the same run takes over twice the passes: llama.cpp splits batches whose sequence ids are out of order", async () => {
+  const tokens = 20;
+  const passes = await microBatches(4, tokens, "library");
+  expect(passes.length).toBeGreaterThan(2 * tokens);
+}, 60_000);
+
 test("without it node-llama-cpp alternates the two sequences in batches of one (drop the workaround when this fails)", async () => {
   const tokens = 30;
   const unsynced = await batchesForTwoStreams(false, tokens);
