@@ -19,8 +19,9 @@ export function isRequestValidation(code: string | number, error: unknown): bool
 /**
  * Turns Elysia's validation error into a message and a param in the dotted form OpenAI uses
  * ("messages[0].content"). TypeBox reports a failed union only as "Expected union value" at the
- * union itself; for discriminated unions (messages by role, parts by type) the variant the
- * client meant is re-checked so the error names the exact field.
+ * union itself; for discriminated unions (messages by role, parts by type), and for an object
+ * where only one variant is an object (a nullable one), the variant the client meant is
+ * re-checked so the error names the exact field.
  */
 export function validationDetail(error: unknown): { message: string; param: string | null } {
   const raw = (error as { valueError?: ValueError }).valueError;
@@ -35,9 +36,10 @@ export function validationDetail(error: unknown): { message: string; param: stri
 function narrowUnion(err: ValueError): ValueError {
   const variants = err.schema.anyOf;
   if (!variants || typeof err.value !== "object" || err.value === null) return err;
+  const objects = variants.filter((variant) => variant.type === "object");
   const chosen = Array.isArray(err.value)
     ? variants.find((variant) => variant.type === "array")
-    : pickVariant(variants, err.value as Record<string, unknown>);
+    : (pickVariant(variants, err.value as Record<string, unknown>) ?? (objects.length === 1 ? objects[0] : undefined));
   if (!chosen) return badDiscriminator(err, variants) ?? err;
   const inner = Value.Errors(chosen as never, err.value).First() as ValueError | undefined;
   if (!inner) return err;

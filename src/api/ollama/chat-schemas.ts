@@ -40,7 +40,7 @@ export const ChatRequest = t.Object(
     ...SharedFields,
     messages: t.Optional(t.Nullable(t.Array(Message, { description: "The conversation; empty or absent only loads (or, with keep_alive 0, unloads) the model" }))),
     tools: t.Optional(t.Nullable(t.Array(Tool))),
-    options: t.Optional(Options),
+    options: t.Optional(t.Nullable(Options)),
   },
   { description: "Unknown fields are ignored; fields of the wrong type are a 400." },
 );

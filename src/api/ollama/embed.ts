@@ -21,7 +21,7 @@ const EmbedRequest = t.Object(
       t.Integer({ minimum: 0, description: "Keep the first `dimensions` components, renormalized to unit length; 0: all; more than the model has is a 400" }),
     ),
     keep_alive: SharedFields.keep_alive,
-    options: t.Optional(Options),
+    options: t.Optional(t.Nullable(Options)),
   },
   { description: "Unknown fields are ignored; fields of the wrong type are a 400." },
 );
@@ -40,7 +40,7 @@ const EmbeddingsRequest = t.Object(
     model: SharedFields.model,
     prompt: t.Optional(t.String({ description: 'The text to embed; "" only loads the model' })),
     keep_alive: SharedFields.keep_alive,
-    options: t.Optional(Options),
+    options: t.Optional(t.Nullable(Options)),
   },
   { description: "Unknown fields are ignored; fields of the wrong type are a 400." },
 );
@@ -67,7 +67,7 @@ export function embedRoutes(engine: Engine) {
           truncate: body.truncate ?? true,
           contextLimit: body.options?.num_ctx,
           keepAliveMs: keepAliveMs(body.keep_alive),
-          load: loadOptionsOf(body.options),
+          load: loadOptionsOf(body.options ?? undefined),
           signal: request.signal,
         });
         return {
@@ -101,7 +101,7 @@ export function embedRoutes(engine: Engine) {
           normalize: false,
           contextLimit: body.options?.num_ctx,
           keepAliveMs: keepAliveMs(body.keep_alive),
-          load: loadOptionsOf(body.options),
+          load: loadOptionsOf(body.options ?? undefined),
           signal: request.signal,
         });
         return { embedding: result.vectors[0] ?? [] };

@@ -22,7 +22,7 @@ export const GenerateRequest = t.Object(
       t.Nullable(t.Array(t.Integer({ minimum: 0 }), { description: "The context of an earlier answer: its tokens come before this prompt, to continue the conversation" })),
     ),
     images: t.Optional(t.Nullable(t.Array(t.String(), { description: "Base64 images; refused with a 400, no loadable model has vision" }))),
-    options: t.Optional(Options),
+    options: t.Optional(t.Nullable(Options)),
   },
   { description: "Unknown fields are ignored; fields of the wrong type are a 400." },
 );

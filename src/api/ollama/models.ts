@@ -104,7 +104,7 @@ export function modelsRoutes(engine: Engine) {
         const source = await catalog.get(body.source);
         // Loaded models are known by their file: one loaded from the file being replaced would keep answering with the old weights.
         const replaced = (await catalog.list()).find((m) => resolve(m.path) === resolve(target));
-        if (replaced) await engine.unload(replaced);
+        if (replaced && resolve(replaced.path) !== resolve(source.path)) await engine.unload(replaced);
         await copyModelFile(source, target);
         return empty();
       },

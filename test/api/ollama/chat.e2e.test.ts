@@ -247,6 +247,12 @@ describe("options", () => {
     for (const name of Object.keys(options)) expect(server.output()).toContain(`hearth: ignoring option ${name}:`);
   });
 
+  test("options null is no options, as Ollama reads it", async () => {
+    const { status, body } = await json(url, { model: "text", messages: user("Tell me a story."), options: null, stream: false });
+    expect(status).toBe(200);
+    expect(body.message.content).toBe(SCRIPTED.text.content);
+  });
+
   test("a wrong type is a 400 naming the option", async () => {
     const { status, body } = await json(url, { model: "text", messages: user("x"), options: { temperature: "hot" } });
     expect(status).toBe(400);

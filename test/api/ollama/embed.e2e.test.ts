@@ -95,6 +95,12 @@ describe("POST /api/embed", () => {
     expect(json.error).toBe(`This model's maximum context length is 256 tokens, but input[1] is ${LONG_TOKENS} tokens long.`);
   });
 
+  test("options null is no options, as Ollama reads it", async () => {
+    const { status, json } = await post("/api/embed", { model: "tiny", input: "hello world", options: null });
+    expect(status).toBe(200);
+    expectClose(json.embeddings[0], await openaiEmbedding("hello world"));
+  });
+
   test("options.num_ctx lowers the tokens an input may use", async () => {
     const cut = await post("/api/embed", { model: "tiny", input: LONG, options: { num_ctx: 16 } });
     expect(cut.json.prompt_eval_count).toBe(16);

@@ -153,6 +153,12 @@ describe("template", () => {
 });
 
 describe("options and format", () => {
+  test("options null is no options, as Ollama reads it", async () => {
+    const res = await fetch(url, { method: "POST", body: JSON.stringify({ model: "text", prompt: "Foxes?", options: null, stream: false }) });
+    expect(res.status).toBe(200);
+    expect((await res.json()).response).toBe(SENTENCE);
+  });
+
   test("num_predict cuts the answer: done_reason length, eval_count n, on both paths", async () => {
     for (const raw of [false, true]) {
       const response = await generate({ model: "text", prompt: raw ? "The" : "Foxes?", raw, options: { num_predict: 2 } });

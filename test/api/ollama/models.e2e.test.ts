@@ -210,6 +210,13 @@ describe("POST /api/copy", () => {
     expect(await chat("scratch")).toBe(SCRIPTED.think.content);
   });
 
+  test("a copy onto its own file changes nothing and keeps the model loaded", async () => {
+    expect(await chat("text")).toBe(TEXT_EXPECTED.text);
+    await ollama.copy({ source: "text", destination: "text:latest" });
+    expect((await ollama.ps()).models.map((m) => m.name)).toContain("text:latest");
+    expect(await chat("text")).toBe(TEXT_EXPECTED.text);
+  });
+
   test.each(["../evil", "../../evil", "a/../../evil", "/tmp/evil", "a\\..\\evil", "x:../evil", "a//b", "x:", ":tag", ".hidden", ""])(
     "destination %p is a 400 naming it, and nothing is written",
     async (destination) => {
