@@ -88,7 +88,8 @@ function targetLines(summary: Summary): string[] {
   };
   const check = (name: string, measured: number | undefined, met: (v: number) => boolean, shown: (v: number) => string) =>
     measured === undefined ? `- ${name}: not measured` : `- ${name}: ${shown(measured)} ${met(measured) ? "✓" : "✗"}`;
-  const percent = (v: number) => `${(v * 100).toFixed(1)}%`;
+  // Two decimals: one would show 94.97% as a failing "95.0%".
+  const percent = (v: number) => `${(v * 100).toFixed(2)}%`;
   const lines = [
     "Targets:",
     check("single-stream decode ≥ 95% of in-process", ratioTo("single-stream decode", "in-process"), (v) => v >= 0.95, percent),
