@@ -16,6 +16,7 @@ import { Embeddings } from "./embeddings.ts";
 import { streamOnLease, timingsSince } from "./lease-stream.ts";
 import { forceToolCall } from "./forced-tool-call.ts";
 import { grammarFor } from "./grammar.ts";
+import { checkSchemaTypes } from "./schema-check.ts";
 import { toChatHistory } from "./history.ts";
 import { measureLogprobs } from "./logprobs.ts";
 import type { LoadedModel } from "./loaded-model.ts";
@@ -85,6 +86,7 @@ export class Engine {
     // What needs no model is checked before the model is loaded (which may unload another).
     const history = toChatHistory(request.messages);
     if (history.at(-1)?.type !== "model") history.push({ type: "model", response: [] });
+    request.tools.forEach((tool, i) => checkSchemaTypes(tool.parameters, `tools[${i}].function.parameters`));
     const functions = offersTools(request) ? toFunctions(request) : undefined;
     const { lease, plan } = await this.pool.lease(info, { keepAliveMs: request.keepAliveMs, load: request.load, signal: request.signal }, (loaded) =>
       this.plan(loaded, request, { history, functions, grammar }),

@@ -1,8 +1,10 @@
 import type { Llama, LlamaGrammar } from "node-llama-cpp";
+import { checkSchemaTypes } from "./schema-check.ts";
 import { InvalidRequestError, type ResponseFormat } from "./types.ts";
 
 /** The grammar that enforces a response format, or undefined for free text. */
 export async function grammarFor(llama: Llama, format: ResponseFormat): Promise<LlamaGrammar | undefined> {
+  if (format.type === "json" && format.schema) checkSchemaTypes(format.schema, format.param ?? "response_format.json_schema.schema");
   try {
     switch (format.type) {
       case "text":

@@ -174,6 +174,13 @@ describe("format", () => {
     expect(status).toBe(400);
     expect(body.error).toStartWith("format cannot be enforced");
   });
+
+  test("a tool schema type that is not a JSON type is a 400 naming where it is", async () => {
+    const tool = { type: "function", function: { name: "f", parameters: { type: "object", properties: { a: { type: "frobnicate" } } } } };
+    const { status, body } = await json(url, { model: "tool", messages: user("x"), tools: [tool], stream: false });
+    expect(status).toBe(400);
+    expect(body.error).toContain('tools[0].function.parameters.properties.a.type: "frobnicate" is not a JSON schema type');
+  });
 });
 
 describe("options", () => {

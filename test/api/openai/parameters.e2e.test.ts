@@ -176,6 +176,14 @@ describe("structured output", () => {
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect(err.param).toBe("response_format");
   });
+
+  test("a schema type that is not a JSON type is a 400 naming where it is", async () => {
+    const schema = { type: "object", properties: { a: { type: "frobnicate" } } };
+    const err = await ask({ response_format: { type: "json_schema", json_schema: { name: "x", schema } } }).catch((e) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(err.param).toBe("response_format.json_schema.schema");
+    expect(err.message).toContain('response_format.json_schema.schema.properties.a.type: "frobnicate" is not a JSON schema type');
+  });
 });
 
 describe("tool_choice", () => {
@@ -224,6 +232,22 @@ describe("tool_choice", () => {
     const err = await ask({ tools: [weather], tool_choice: { type: "function", function: { name: "nope" } } }).catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect(err.param).toBe("tool_choice");
+  });
+
+  test("a tool whose parameters use a type that is not a JSON type is a 400 before anything is generated", async () => {
+    // node-llama-cpp would build a grammar from it and fail only on the generated call.
+    const broken = { type: "function" as const, function: { name: "f", parameters: { type: "object", properties: { a: { type: "frobnicate" } } } } };
+    const err = await ask({ model: "tool", messages: user("Weather in Paris?"), tools: [weather, broken], tool_choice: "required" }).catch((e) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(err.param).toBe("tools[1].function.parameters");
+    expect(err.message).toContain('tools[1].function.parameters.properties.a.type: "frobnicate" is not a JSON schema type');
+  });
+
+  test("a property named type is a property, not a schema type", async () => {
+    const kinds = { type: "function" as const, function: { name: "kinds", parameters: { type: "object", properties: { type: { type: "string", enum: ["a", "b"] } } } } };
+    const completion = await ask({ model: "tool", messages: user("Weather in Paris?"), tools: [kinds], tool_choice: "required", max_tokens: 60 });
+    const call = completion.choices[0]!.message.tool_calls![0]! as { function: { arguments: string } };
+    expect(["a", "b"]).toContain(JSON.parse(call.function.arguments).type);
   });
 
   test("parallel_tool_calls false gives at most one call", async () => {
