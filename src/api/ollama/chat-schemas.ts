@@ -1,6 +1,5 @@
 import { t, type Static } from "elysia";
 import { SharedFields, Stats } from "./generation.ts";
-import { Options } from "./options.ts";
 
 const Arguments = t.Record(t.String(), t.Unknown(), { description: "The arguments as a JSON object (not a string)" });
 
@@ -40,7 +39,6 @@ export const ChatRequest = t.Object(
     ...SharedFields,
     messages: t.Optional(t.Nullable(t.Array(Message, { description: "The conversation; empty or absent only loads (or, with keep_alive 0, unloads) the model" }))),
     tools: t.Optional(t.Nullable(t.Array(Tool))),
-    options: t.Optional(t.Nullable(Options)),
   },
   { description: "Unknown fields are ignored; fields of the wrong type are a 400." },
 );

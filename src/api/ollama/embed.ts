@@ -4,7 +4,7 @@ import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
 import { OllamaError } from "./errors.ts";
 import { SharedFields } from "./generation.ts";
 import { keepAliveMs } from "../../engine/keep-alive.ts";
-import { loadOptionsOf, Options } from "./options.ts";
+import { loadOptionsOf } from "./options.ts";
 
 const EmbedRequest = t.Object(
   {
@@ -21,7 +21,7 @@ const EmbedRequest = t.Object(
       t.Integer({ minimum: 0, description: "Keep the first `dimensions` components, renormalized to unit length; 0: all; more than the model has is a 400" }),
     ),
     keep_alive: SharedFields.keep_alive,
-    options: t.Optional(t.Nullable(Options)),
+    options: SharedFields.options,
   },
   { description: "Unknown fields are ignored; fields of the wrong type are a 400." },
 );
@@ -40,7 +40,7 @@ const EmbeddingsRequest = t.Object(
     model: SharedFields.model,
     prompt: t.Optional(t.String({ description: 'The text to embed; "" only loads the model' })),
     keep_alive: SharedFields.keep_alive,
-    options: t.Optional(t.Nullable(Options)),
+    options: SharedFields.options,
   },
   { description: "Unknown fields are ignored; fields of the wrong type are a 400." },
 );

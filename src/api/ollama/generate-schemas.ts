@@ -1,6 +1,5 @@
 import { t, type Static } from "elysia";
 import { SharedFields, Stats } from "./generation.ts";
-import { Options } from "./options.ts";
 
 export const GenerateRequest = t.Object(
   {
@@ -22,7 +21,6 @@ export const GenerateRequest = t.Object(
       t.Nullable(t.Array(t.Integer({ minimum: 0 }), { description: "The context of an earlier answer: its tokens come before this prompt, to continue the conversation" })),
     ),
     images: t.Optional(t.Nullable(t.Array(t.String(), { description: "Base64 images; refused with a 400, no loadable model has vision" }))),
-    options: t.Optional(t.Nullable(Options)),
   },
   { description: "Unknown fields are ignored; fields of the wrong type are a 400." },
 );

@@ -2,6 +2,7 @@ import { t, type Static } from "elysia";
 import type { TextCompletionEvent } from "../../engine/text-completion.ts";
 import { InvalidRequestError, type FinishReason, type ResponseFormat } from "../../engine/types.ts";
 import type { ModelInfo } from "../../models/catalog.ts";
+import { Options } from "./options.ts";
 
 /** Fields /api/chat and /api/generate share, with the same meaning in both. */
 export const SharedFields = {
@@ -28,6 +29,7 @@ export const SharedFields = {
       }),
     ),
   ),
+  options: t.Optional(t.Nullable(Options)),
   logprobs: t.Optional(t.Nullable(t.Boolean({ description: "Return each answer token's log probability" }))),
   top_logprobs: t.Optional(t.Nullable(t.Integer({ minimum: 0, maximum: 20, description: "With logprobs: that many most likely alternatives per token" }))),
 };
