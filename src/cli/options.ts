@@ -22,6 +22,8 @@ export interface ServeOptions {
   /** bytes the loaded models may take; "auto" = the machine's RAM plus dedicated GPU memory */
   memoryBudget: number | "auto";
   flashAttention: FlashAttentionChoice;
+  /** an Ollama installation's model store served read-only; undefined = ~/.ollama/models when it exists; "off" = none */
+  ollamaModels?: string;
 }
 
 interface OptionSpec {
@@ -34,6 +36,8 @@ interface OptionSpec {
   help: string;
   default: string;
   parse: (raw: string, source: string) => ServeOptions[keyof ServeOptions];
+  /** no default value: serve decides once it runs (threads from the runtime, the Ollama store from the disk) */
+  decidedLater?: boolean;
   /** the flag value that parses back to `value` (default: String(value)) */
   format?: (value: never) => string;
 }
@@ -90,9 +94,10 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: "host", flag: "host", env: "HEARTH_HOST", placeholder: "ADDR", default: "127.0.0.1", help: "address to listen on (0.0.0.0 for the whole network)", parse: (s) => s },
   { key: "port", flag: "port", env: "HEARTH_PORT", placeholder: "N", default: "11435", help: "TCP port (0 picks a free one)", parse: port },
   { key: "models", flag: "models", env: "HEARTH_MODELS", placeholder: "DIR", default: "./models", help: "folder searched for *.gguf models", parse: (s) => s },
+  { key: "ollamaModels", flag: "ollama-models", env: "HEARTH_OLLAMA_MODELS", ollamaEnv: "OLLAMA_MODELS", placeholder: "DIR", default: "~/.ollama/models if present", decidedLater: true, help: "an Ollama model store to serve read-only, by Ollama's names (off: none)", parse: (s) => s },
   { key: "ctxSize", flag: "ctx-size", env: "HEARTH_CTX_SIZE", placeholder: "N", default: "4096", help: "context tokens per sequence (capped at the model's trained length)", parse: positiveInt },
   { key: "parallel", flag: "parallel", env: "HEARTH_PARALLEL", ollamaEnv: "OLLAMA_NUM_PARALLEL", placeholder: "N", default: "4", help: "sequences decoded in parallel per loaded model", parse: positiveInt },
-  { key: "threads", flag: "threads", env: "HEARTH_THREADS", placeholder: "N", default: "math cores", help: "CPU threads for inference (default: the cores llama.cpp uses for math)", parse: positiveInt },
+  { key: "threads", flag: "threads", env: "HEARTH_THREADS", placeholder: "N", default: "math cores", decidedLater: true, help: "CPU threads for inference (default: the cores llama.cpp uses for math)", parse: positiveInt },
   { key: "gpu", flag: "gpu", env: "HEARTH_GPU", placeholder: "KIND", default: "auto", help: "auto | cuda | metal | vulkan | cpu", parse: gpu },
   { key: "flashAttention", flag: "flash-attention", env: "HEARTH_FLASH_ATTENTION", placeholder: "MODE", default: "auto", help: "auto (off on CPU, where it slows decoding; node-llama-cpp's choice on GPUs) | on | off", parse: flashAttention },
   { key: "keepAliveMs", flag: "keep-alive", env: "HEARTH_KEEP_ALIVE", ollamaEnv: "OLLAMA_KEEP_ALIVE", placeholder: "DUR", default: "5m", help: "how long an idle model stays loaded (\"10m\", \"1h\", seconds; negative = forever, 0 = unload after each request)", parse: duration, format: (ms: number) => (ms === Infinity ? "-1" : `${ms / 1000}s`) },
@@ -120,7 +125,7 @@ export function resolveServeOptions(argv: string[], env: Record<string, string |
     const envName = [spec.env, spec.ollamaEnv].find((name) => name !== undefined && env[name] !== undefined && env[name] !== "");
     if (typeof flagValue === "string") resolved[spec.key] = spec.parse(flagValue, `--${spec.flag}`);
     else if (envName !== undefined) resolved[spec.key] = spec.parse(env[envName]!, envName);
-    else if (spec.key !== "threads") resolved[spec.key] = spec.parse(spec.default, "default");
+    else if (!spec.decidedLater) resolved[spec.key] = spec.parse(spec.default, "default");
   }
   return resolved as unknown as ServeOptions;
 }

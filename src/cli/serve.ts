@@ -1,4 +1,6 @@
-import { resolve } from "node:path";
+import { stat } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
 import { Engine } from "../engine/engine.ts";
 import { machineMemory } from "../engine/memory-estimate.ts";
 import { ModelPool } from "../engine/model-pool.ts";
@@ -18,7 +20,7 @@ export interface RunningServer {
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const startedAt = performance.now();
   const runtime = await loadRuntime(options.gpu, options.threads);
-  const catalog = new ModelCatalog(resolve(options.models));
+  const catalog = new ModelCatalog(resolve(options.models), { ollamaModels: await ollamaStoreDir(options.ollamaModels) });
   const pool = new ModelPool(runtime.llama, {
     contextSize: options.ctxSize,
     parallel: options.parallel,
@@ -59,6 +61,14 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       await runtime.llama.dispose();
     },
   };
+}
+
+/** The Ollama store to serve: the one named, or Ollama's default folder when there is one. */
+async function ollamaStoreDir(option: string | undefined): Promise<string | undefined> {
+  if (option === "off" || option === "") return undefined;
+  if (option !== undefined) return resolve(option);
+  const fallback = join(homedir(), ".ollama", "models");
+  return (await stat(fallback).catch(() => undefined))?.isDirectory() ? fallback : undefined;
 }
 
 function formatHost(host: string): string {

@@ -71,9 +71,10 @@ async function install(argv: string[], env: Env): Promise<number> {
   const serveArgv = SERVE_OPTIONS.flatMap((o) => (typeof values[o.flag] === "string" ? [`--${o.flag}`, values[o.flag] as string] : []));
   const options = resolveServeOptions(serveArgv, env);
   options.models = path.resolve(options.models);
+  if (options.ollamaModels !== undefined && options.ollamaModels !== "off") options.ollamaModels = path.resolve(options.ollamaModels);
 
   const manager = MANAGERS[platform];
-  const spec = { scope, user, home, command: [...hearthCommand(), ...serveArguments(options)] };
+  const spec = { scope, user, home, command: [...hearthCommand(), ...serveArguments(options)], writable: [options.models] };
   const file = manager.file(scope, home, env);
   const content = manager.render(spec);
   const notes = installNotes(spec.scope, user, platform, options.models);
@@ -132,7 +133,7 @@ export function serveArguments(options: ServeOptions): string[] {
     const value = options[spec.key];
     if (value === undefined) continue;
     const always = spec.key === "host" || spec.key === "port" || spec.key === "models";
-    const isDefault = spec.key !== "threads" && value === spec.parse(spec.default, "default");
+    const isDefault = !spec.decidedLater && value === spec.parse(spec.default, "default");
     if (always || !isDefault) args.push(`--${spec.flag}`, spec.format ? spec.format(value as never) : String(value));
   }
   return args;

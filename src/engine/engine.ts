@@ -16,6 +16,7 @@ import { Embeddings } from "./embeddings.ts";
 import { streamOnLease, timingsSince } from "./lease-stream.ts";
 import { forceToolCall } from "./forced-tool-call.ts";
 import { grammarFor } from "./grammar.ts";
+import { modelMaxTokens, withModelMessages, withModelParameters } from "./model-defaults.ts";
 import { checkSchemaTypes } from "./schema-check.ts";
 import { toChatHistory } from "./history.ts";
 import { measureLogprobs } from "./logprobs.ts";
@@ -73,9 +74,10 @@ export class Engine {
     this.embeddings = new Embeddings(catalog, pool, observer);
   }
 
-  async start(request: GenerationRequest): Promise<StartedGeneration> {
+  async start(asked: GenerationRequest): Promise<StartedGeneration> {
     const startedAt = process.hrtime.bigint();
-    const info = await this.catalog.get(request.model);
+    const info = await this.catalog.get(asked.model);
+    const request = { ...withModelParameters(asked, info), maxTokens: modelMaxTokens(asked.maxTokens, info), messages: withModelMessages(asked.messages, info) };
     if (!info.capabilities.includes("completion")) {
       throw new InvalidRequestError(`model "${request.model}" does not support chat or text generation`, "model");
     }

@@ -14,7 +14,8 @@ export function toLlamaSampling(model: LlamaModel, s: SamplingOptions, contextSi
     seed: s.seed,
     repeatPenalty: penalize
       ? {
-          penalty: s.repeatPenalty,
+          // node-llama-cpp would add its own 1.1 repeat penalty to a presence or frequency penalty asked for alone.
+          penalty: s.repeatPenalty ?? 1,
           presencePenalty: s.presencePenalty,
           frequencyPenalty: s.frequencyPenalty,
           lastTokens: s.repeatLastN === -1 ? contextSize : s.repeatLastN,

@@ -7,6 +7,7 @@ import { grammarFor } from "./grammar.ts";
 import { measureLogprobs } from "./logprobs.ts";
 import type { LoadedModel } from "./loaded-model.ts";
 import type { ModelPool, SequenceLease } from "./model-pool.ts";
+import { withModelParameters } from "./model-defaults.ts";
 import { choiceSeed, toLlamaSampling } from "./sampling.ts";
 import { checkTokenIds } from "./token-ids.ts";
 import { InvalidRequestError, type EngineEvent, type EngineObserver, type FinishReason, type LoadOptions, type ResponseFormat, type SamplingOptions, type TokenLogprob } from "./types.ts";
@@ -95,9 +96,10 @@ export class TextCompletions {
     private readonly observer?: EngineObserver,
   ) {}
 
-  async start(request: TextCompletionRequest): Promise<StartedTextCompletion> {
+  async start(asked: TextCompletionRequest): Promise<StartedTextCompletion> {
     const startedAt = process.hrtime.bigint();
-    const info = await this.catalog.get(request.model);
+    const info = await this.catalog.get(asked.model);
+    const request = withModelParameters(asked, info);
     if (!info.capabilities.includes("completion")) {
       throw new InvalidRequestError(`model "${request.model}" does not support text generation`, "model");
     }

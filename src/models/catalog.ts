@@ -1,9 +1,12 @@
 import { readdir, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve, sep } from "node:path";
 import { GgufFileType, readGgufFileInfo, type GgufFileInfo } from "node-llama-cpp";
 import { canonicalModelName, modelNameForPath } from "./naming.ts";
 import { deriveCapabilities, type Capability } from "./capabilities.ts";
 import { FileDigests } from "./digest.ts";
+import { displayName, parseOllamaName, sameName, type OllamaName } from "./ollama-name.ts";
+import { readStoredModel, type ModelConfigLayers } from "./stored-model.ts";
+import { OllamaStore, type StoredManifest } from "./store.ts";
 
 export interface ModelInfo {
   name: string;
@@ -18,6 +21,17 @@ export interface ModelInfo {
   capabilities: Capability[];
   /** every GGUF key/value except large token arrays, for /api/show-style introspection */
   metadata: GgufFileInfo["metadata"];
+  /** set for a model pulled or created into an Ollama-layout store: its manifest and the layers beside the weights */
+  stored?: StoredModel;
+}
+
+/** A model that is a manifest in an Ollama-layout store rather than a plain GGUF file. */
+export interface StoredModel extends ModelConfigLayers {
+  store: OllamaStore;
+  name: OllamaName;
+  manifestPath: string;
+  /** SHA-256 of the manifest (hex): the digest Ollama lists a model by */
+  digest: string;
 }
 
 export class ModelNotFoundError extends Error {
@@ -40,25 +54,61 @@ interface CacheEntry {
  */
 export class ModelCatalog {
   private cache = new Map<string, CacheEntry>();
+  private manifests = new Map<string, { mtimeMs: number; size: number; stored?: Omit<StoredModel, "store" | "name" | "manifestPath">; weights?: string }>();
   private digests = new FileDigests();
+  /** the store Hearth pulls and creates models into, inside the models folder */
+  readonly store: OllamaStore;
+  /** every store models are served from: Hearth's own first, then an Ollama installation's (read-only) */
+  readonly stores: OllamaStore[];
 
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    options: { ollamaModels?: string } = {},
+  ) {
+    this.store = new OllamaStore(dir, true);
+    this.stores = [this.store, ...(options.ollamaModels && resolve(options.ollamaModels) !== resolve(dir) ? [new OllamaStore(options.ollamaModels, false)] : [])];
+  }
 
+  /**
+   * Plain GGUF files first, then the stores' models; a name already taken by a file (or by Hearth's
+   * own store, over Ollama's) is served by the first, so each listed name is one model.
+   */
   async list(): Promise<ModelInfo[]> {
-    const files = await findGgufFiles(this.dir);
-    const infos = await Promise.all(files.map((f) => this.describe(f)));
-    return infos.filter((i): i is ModelInfo => i !== undefined).sort((a, b) => a.name.localeCompare(b.name));
+    const files = await findGgufFiles(this.dir, [this.store.manifestsDir, this.store.blobsDir]);
+    const infos = (await Promise.all(files.map((f) => this.describe(f)))).filter((i): i is ModelInfo => i !== undefined);
+    const taken = new Set(infos.map((i) => i.name.toLowerCase()));
+    for (const store of this.stores) {
+      for (const entry of await store.list()) {
+        const info = await this.describeStored(store, entry);
+        const key = info?.name.toLowerCase();
+        if (!info || taken.has(key!)) continue;
+        taken.add(key!);
+        infos.push(info);
+      }
+    }
+    return infos.sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** A file model by its exact name, else a stored model by Ollama's rules (defaults filled in, any letter case). */
   async get(requested: string): Promise<ModelInfo> {
+    const models = await this.list();
     const name = canonicalModelName(requested);
-    const found = (await this.list()).find((m) => m.name === name);
-    if (!found) throw new ModelNotFoundError(requested);
-    return found;
+    const file = models.find((m) => !m.stored && m.name === name);
+    if (file) return file;
+    let wanted: OllamaName;
+    try {
+      wanted = parseOllamaName(requested);
+    } catch {
+      throw new ModelNotFoundError(requested);
+    }
+    const stored = models.find((m) => m.stored && sameName(m.stored.name, wanted));
+    if (!stored) throw new ModelNotFoundError(requested);
+    return stored;
   }
 
-  /** The file's SHA-256 (hex), hashed once per version of the file. */
+  /** Ollama's digest of a model: its manifest's SHA-256, or for a plain file the file's, hashed once per version. */
   digest(model: ModelInfo): Promise<string> {
+    if (model.stored) return Promise.resolve(model.stored.digest);
     return this.digests.digest(model.path, model.sizeBytes, model.modifiedAt.getTime());
   }
 
@@ -69,10 +119,7 @@ export class ModelCatalog {
     if (cached && cached.mtimeMs === st.mtimeMs && cached.size === st.size) return cached.info;
     let info: ModelInfo | undefined;
     try {
-      const file = await readGgufFileInfo(path, {
-        logWarnings: false,
-        ignoreKeys: ["tokenizer.ggml.tokens", "tokenizer.ggml.merges", "tokenizer.ggml.token_type", "tokenizer.ggml.scores"],
-      });
+      const file = await readGguf(path);
       info = toModelInfo(modelNameForPath(this.dir, path), path, st.size, st.mtime, file);
     } catch (err) {
       console.warn(`hearth: skipping ${path}: ${(err as Error).message}`);
@@ -80,9 +127,46 @@ export class ModelCatalog {
     this.cache.set(path, { mtimeMs: st.mtimeMs, size: st.size, info });
     return info;
   }
+
+  /** A manifest's model: the GGUF header of its model layer, and its template, system, params, license and messages layers. */
+  private async describeStored(store: OllamaStore, entry: StoredManifest): Promise<ModelInfo | undefined> {
+    const st = await stat(entry.path).catch(() => undefined);
+    if (!st) return undefined;
+    let cached = this.manifests.get(entry.path);
+    if (!cached || cached.mtimeMs !== st.mtimeMs || cached.size !== st.size) {
+      cached = { mtimeMs: st.mtimeMs, size: st.size };
+      try {
+        const read = await readStoredModel(store, entry.path);
+        cached.stored = read.stored;
+        cached.weights = read.weights;
+      } catch (err) {
+        console.warn(`hearth: skipping ${entry.path}: ${(err as Error).message}`);
+      }
+      this.manifests.set(entry.path, cached);
+    }
+    if (!cached.stored || !cached.weights) return undefined;
+    const weights = await this.describe(cached.weights);
+    if (!weights) return undefined;
+    const name = canonicalModelName(displayName(entry.name));
+    return {
+      ...weights,
+      name,
+      sizeBytes: cached.stored.totalSize,
+      modifiedAt: entry.modifiedAt,
+      stored: { ...cached.stored, store, name: entry.name, manifestPath: entry.path },
+    };
+  }
 }
 
-async function findGgufFiles(dir: string): Promise<string[]> {
+function readGguf(path: string): Promise<GgufFileInfo> {
+  return readGgufFileInfo(path, {
+    logWarnings: false,
+    ignoreKeys: ["tokenizer.ggml.tokens", "tokenizer.ggml.merges", "tokenizer.ggml.token_type", "tokenizer.ggml.scores"],
+  });
+}
+
+/** Every *.gguf under dir, outside the store's own folders (whose blobs have no extension anyway). */
+async function findGgufFiles(dir: string, skip: string[]): Promise<string[]> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true, recursive: true });
@@ -90,10 +174,12 @@ async function findGgufFiles(dir: string): Promise<string[]> {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw err;
   }
+  const skipped = skip.map((s) => resolve(s) + sep);
   // Symlinked models count too: people link files from a shared download folder.
   return entries
     .filter((e) => (e.isFile() || e.isSymbolicLink()) && e.name.toLowerCase().endsWith(".gguf"))
-    .map((e) => join(e.parentPath, e.name));
+    .map((e) => join(e.parentPath, e.name))
+    .filter((path) => !skipped.some((s) => resolve(path).startsWith(s)));
 }
 
 function toModelInfo(name: string, path: string, sizeBytes: number, modifiedAt: Date, file: GgufFileInfo): ModelInfo {

@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { copyFile, mkdir, rename, rm, rmdir, unlink } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rename, rm, rmdir, unlink } from "node:fs/promises";
 import { dirname, resolve, sep } from "node:path";
-import type { ModelCatalog, ModelInfo } from "./catalog.ts";
+import type { ModelCatalog, ModelInfo, StoredModel } from "./catalog.ts";
+import type { OllamaName } from "./ollama-name.ts";
+import type { OllamaStore } from "./store.ts";
 
 /**
  * Copies a model's file to `target` (see pathForModelName), replacing what is there. The copy is
@@ -35,4 +37,14 @@ export async function deleteModelFile(catalog: ModelCatalog, model: ModelInfo): 
     );
     if (!removed) break;
   }
+}
+
+/**
+ * Ollama's copy of a stored model: the same manifest under another name in Hearth's store. Blobs
+ * of a model read from Ollama's own store are linked in, never copied.
+ */
+export async function copyStoredModel(into: OllamaStore, source: StoredModel, destination: OllamaName): Promise<void> {
+  const { manifest } = source;
+  await into.adoptBlobs(source.store, [manifest.config, ...manifest.layers]);
+  await into.writeManifest(destination, await readFile(source.manifestPath));
 }

@@ -21,7 +21,8 @@ export function canonicalModelName(requested: string): string {
 
 /** The name as Ollama clients expect it, always with a tag: "qwen3" → "qwen3:latest". */
 export function taggedModelName(name: string): string {
-  return name.includes(":") ? name : `${name}:latest`;
+  // A host's port ("127.0.0.1:5000/library/x") is no tag: only a ":" after the last "/" is.
+  return name.lastIndexOf(":") > name.lastIndexOf("/") ? name : `${name}:latest`;
 }
 
 /**

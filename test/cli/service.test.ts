@@ -13,7 +13,7 @@ import { quoteExecArg, systemdUnit } from "../../src/cli/service/systemd.ts";
 const ROOT = path.join(import.meta.dir, "..", "..");
 const SOURCE_CLI = [process.execPath, path.join(ROOT, "src", "main.ts")];
 const COMMAND = ["/usr/bin/hearth", "serve", "--host", "0.0.0.0", "--port", "9999", "--models", "/srv/models"];
-const spec = (scope: ServiceSpec["scope"], command = COMMAND): ServiceSpec => ({ scope, command, user: "hearth", home: "/home/ann" });
+const spec = (scope: ServiceSpec["scope"], command = COMMAND): ServiceSpec => ({ scope, command, user: "hearth", home: "/home/ann", writable: ["/srv/models"] });
 
 let scratch: string;
 beforeAll(async () => {

@@ -17,7 +17,7 @@ export function toGenerationRequest(body: ChatRequestT, info: ModelInfo, signal?
   if (tools.length > 0 && !info.capabilities.includes("tools")) throw new InvalidRequestError(`${body.model} does not support tools`, "tools");
   const responseFormat = responseFormatOf(body.format);
   if (tools.length > 0 && responseFormat.type !== "text") throw new InvalidRequestError("format cannot be combined with tools", "format");
-  const options = fromOptions(body.options ?? undefined);
+  const options = fromOptions(body.options ?? undefined, info.stored?.parameters);
   return {
     model: body.model,
     messages: (body.messages ?? []).map(toEngineMessage),
@@ -126,7 +126,7 @@ export function chatRoutes(engine: Engine) {
       const info = await engine.catalog.get(body.model);
       requireCompletion(info, body.model, "chat");
       if (!body.messages?.length) {
-        const doneReason = await loadOrUnload(engine, info, { keepAliveMs: keepAliveMs(body.keep_alive), load: loadOptionsOf(body.options ?? undefined), signal: request.signal });
+        const doneReason = await loadOrUnload(engine, info, { keepAliveMs: keepAliveMs(body.keep_alive), load: loadOptionsOf(body.options ?? undefined, info.stored?.parameters), signal: request.signal });
         return { model: body.model, created_at: createdAt(), message: { role: "assistant" as const, content: "" }, done: true, done_reason: doneReason };
       }
       const generation = toGenerationRequest(body, info, request.signal);

@@ -1,6 +1,7 @@
 import { t } from "elysia";
 import { ModelNotFoundError } from "../../models/catalog.ts";
 import { CancelledError, InsufficientMemoryError, InvalidRequestError, RouteNotFoundError, ServerBusyError } from "../../engine/types.ts";
+import { RegistryError } from "../../registry/client.ts";
 import { isRequestValidation, validationDetail } from "../validation.ts";
 
 /** Ollama's error body is a bare message: {"error": "..."}. */
@@ -20,6 +21,7 @@ export function toOllamaErrorResponse(code: string | number, error: unknown): Re
   if (error instanceof ServerBusyError) return ollamaError(503, "server busy, please try again. maximum pending requests exceeded", { "retry-after": String(error.retryAfterSeconds) });
   if (error instanceof InsufficientMemoryError) return ollamaError(507, error.message);
   if (error instanceof CancelledError) return ollamaError(499, error.message);
+  if (error instanceof RegistryError) return ollamaError(error.status, error.message);
   console.error("hearth: internal error:", error);
   return ollamaError(500, "internal server error");
 }

@@ -28,7 +28,7 @@ interface StartedAnswer {
 async function startAnswer(engine: Engine, completions: TextCompletions, body: GenerateRequestT & { prompt: string }, info: ModelInfo, signal: AbortSignal): Promise<StartedAnswer> {
   checkCapabilities(info, body);
   if (body.suffix && !info.capabilities.includes("insert")) throw new InvalidRequestError(`${body.model} does not support insert`, "suffix");
-  const options = fromOptions(body.options ?? undefined);
+  const options = fromOptions(body.options ?? undefined, info.stored?.parameters);
   const topLogprobs = topLogprobsOf(body);
   const template = body.raw || !body.template ? undefined : parseTemplate(body.template);
   const common = {
@@ -44,7 +44,7 @@ async function startAnswer(engine: Engine, completions: TextCompletions, body: G
     signal,
   };
   if (body.raw || body.suffix || template?.kind === "go") {
-    const prompt = template?.kind === "go" ? template.render({ System: body.system ?? "", Prompt: body.prompt }) : body.prompt;
+    const prompt = template?.kind === "go" ? template.render({ System: body.system ?? info.stored?.system ?? "", Prompt: body.prompt }) : body.prompt;
     const started = await completions.start({
       ...common,
       prompts: [prompt],
@@ -140,7 +140,7 @@ export function generateRoutes(engine: Engine) {
       const info = await engine.catalog.get(body.model);
       requireCompletion(info, body.model, "generate");
       if (!body.prompt) {
-        const doneReason = await loadOrUnload(engine, info, { keepAliveMs: keepAliveMs(body.keep_alive), load: loadOptionsOf(body.options ?? undefined), signal: request.signal });
+        const doneReason = await loadOrUnload(engine, info, { keepAliveMs: keepAliveMs(body.keep_alive), load: loadOptionsOf(body.options ?? undefined, info.stored?.parameters), signal: request.signal });
         return { model: body.model, created_at: createdAt(), response: "", done: true, done_reason: doneReason };
       }
       const answer = await startAnswer(engine, completions, { ...body, prompt: body.prompt }, info, request.signal);

@@ -30,11 +30,12 @@ export const ShowRequest = t.Object(
 const Tensor = t.Object({ name: t.String(), type: t.String({ description: 'ggml type, e.g. "Q8_0"' }), shape: t.Array(t.Integer()) });
 
 export const ShowResponse = t.Object({
-  license: t.String({ description: "general.license of the GGUF; empty when it declares none" }),
-  modelfile: t.String({ description: "A Modelfile that rebuilds the model: FROM the GGUF file, its PARAMETER lines and LICENSE" }),
-  parameters: t.String({ description: 'One "name value" line per parameter: the stop tokens that end generation' }),
-  template: t.String({ description: "The GGUF's chat template (Jinja)" }),
-  system: t.String({ description: "The default system prompt: always empty, Hearth adds none" }),
+  license: t.String({ description: "A stored model's license layers, else general.license of the GGUF; empty when it declares none" }),
+  modelfile: t.String({ description: "A Modelfile that rebuilds the model: FROM the GGUF file (a stored model's blob), TEMPLATE, SYSTEM, PARAMETER, LICENSE and MESSAGE lines" }),
+  parameters: t.String({ description: 'One "name value" line per parameter: a stored model\'s params layer, else the stop tokens that end generation' }),
+  template: t.String({ description: "A stored model's Go template layer (shown, not used: chats are formatted with the GGUF's own chat template), else the GGUF's chat template (Jinja)" }),
+  system: t.String({ description: "The default system prompt: a pulled or created model's system layer; empty for a plain GGUF file" }),
+  messages: t.Optional(t.Array(t.Object({ role: t.String(), content: t.String() }), { description: "A created model's conversation (Modelfile MESSAGE), placed before every chat's messages" })),
   details: ModelDetails,
   model_info: t.Record(t.String(), t.Unknown(), {
     description:

@@ -3,13 +3,14 @@ import { resolve } from "node:path";
 import type { Engine } from "../../engine/engine.ts";
 import { InvalidRequestError } from "../../engine/types.ts";
 import type { ModelCatalog, ModelInfo } from "../../models/catalog.ts";
-import { copyModelFile, deleteModelFile } from "../../models/files.ts";
+import { copyModelFile, copyStoredModel, deleteModelFile } from "../../models/files.ts";
+import { parseOllamaName } from "../../models/ollama-name.ts";
 import { readGgufContents, type GgufContents } from "../../models/gguf-contents.ts";
 import { pathForModelName, taggedModelName } from "../../models/naming.ts";
 import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
 import { OllamaError } from "./errors.ts";
 import { modelDetails } from "./model-details.ts";
-import { renderModelfile, renderParameters } from "./modelfile.ts";
+import { renderModelfile, renderParameters, type ParameterValue } from "./modelfile.ts";
 import { CopyRequest, DeleteRequest, ShowRequest, ShowResponse, TagsResponse, type ShowResponseT, type TagsResponseT } from "./models-schemas.ts";
 
 async function tags(catalog: ModelCatalog): Promise<TagsResponseT> {
@@ -33,14 +34,26 @@ async function tags(catalog: ModelCatalog): Promise<TagsResponseT> {
 
 async function show(info: ModelInfo, verbose: boolean): Promise<ShowResponseT> {
   const contents = await readGgufContents(info.path);
-  const parameters = contents.stopTokens.map((token): [string, string] => ["stop", token]);
-  const license = typeof contents.keyValues["general.license"] === "string" ? contents.keyValues["general.license"] : "";
+  const stored = info.stored;
+  // A stored model's params layer is its parameters; a plain GGUF's are the tokens that end generation.
+  const parameters = stored?.parameters ? parameterLines(stored.parameters) : contents.stopTokens.map((token): [string, string] => ["stop", token]);
+  const ggufLicense = contents.keyValues["general.license"];
+  const licenses = stored?.license ?? (typeof ggufLicense === "string" && ggufLicense ? [ggufLicense] : []);
   return {
-    license,
-    modelfile: renderModelfile({ name: taggedModelName(info.name), path: info.path, parameters, license }),
+    license: licenses.join("\n"),
+    modelfile: renderModelfile({
+      name: taggedModelName(info.name),
+      path: info.path,
+      parameters,
+      license: licenses,
+      template: stored?.template,
+      system: stored?.system,
+      messages: stored?.messages,
+    }),
     parameters: renderParameters(parameters),
-    template: info.chatTemplate ?? "",
-    system: "",
+    template: stored?.template ?? info.chatTemplate ?? "",
+    system: stored?.system ?? "",
+    ...(stored?.messages ? { messages: stored.messages } : {}),
     details: modelDetails(info),
     model_info: modelInfo(info, contents, verbose),
     ...(verbose ? { tensors: contents.tensors } : {}),
@@ -59,6 +72,17 @@ function modelInfo(info: ModelInfo, contents: GgufContents, verbose: boolean): R
     .filter(([key]) => key !== "general.name" && key !== "tokenizer.chat_template")
     .map(([key, value]) => [key, !verbose && Array.isArray(value) && value.length > 5 ? [] : value] as const);
   return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** One line per value, lists (several stop strings) as one line each, as Ollama lists them. */
+function parameterLines(parameters: Record<string, unknown>): Array<[string, ParameterValue]> {
+  return Object.entries(parameters).flatMap(([name, value]) =>
+    (Array.isArray(value) ? value : [value]).filter(isParameterValue).map((v): [string, ParameterValue] => [name, v]),
+  );
+}
+
+function isParameterValue(v: unknown): v is ParameterValue {
+  return typeof v === "string" || typeof v === "number" || typeof v === "boolean";
 }
 
 function requiredModel(body: { model?: string; name?: string }): string {
@@ -100,8 +124,12 @@ export function modelsRoutes(engine: Engine) {
     .post(
       "/api/copy",
       async ({ body }) => {
-        const target = pathForModelName(catalog.dir, body.destination, "destination");
         const source = await catalog.get(body.source);
+        if (source.stored) {
+          await copyStoredModel(catalog.store, source.stored, parseOllamaName(body.destination, "destination"));
+          return empty();
+        }
+        const target = pathForModelName(catalog.dir, body.destination, "destination");
         // Loaded models are known by their file: one loaded from the file being replaced would keep answering with the old weights.
         const replaced = (await catalog.list()).find((m) => resolve(m.path) === resolve(target));
         if (replaced && resolve(replaced.path) !== resolve(source.path)) await engine.unload(replaced);
@@ -123,9 +151,13 @@ export function modelsRoutes(engine: Engine) {
       "/api/delete",
       async ({ body }) => {
         const model = await catalog.get(requiredModel(body));
+        if (model.stored && !model.stored.store.writable) {
+          throw new InvalidRequestError(`${body.model ?? body.name} is served from the Ollama store in ${model.stored.store.root}, which Hearth only reads; delete it with Ollama`, "model");
+        }
         // Requests still using the model finish first; the file's mapping outlives its name.
         await engine.unload(model);
-        await deleteModelFile(catalog, model);
+        if (model.stored) await model.stored.store.remove(model.stored.manifestPath);
+        else await deleteModelFile(catalog, model);
         return empty();
       },
       {

@@ -1,5 +1,6 @@
 import { t, type Static } from "elysia";
 import type { LoadOptions, SamplingOptions } from "../../engine/types.ts";
+import { optionValues, type OllamaOptions } from "../../models/ollama-options.ts";
 
 /** Ollama's defaults (docs/modelfile.mdx), not node-llama-cpp's greedy decoding. */
 const DEFAULTS = { temperature: 0.8, topK: 40, topP: 0.9, repeatLastN: 64 };
@@ -62,37 +63,19 @@ const warned = new Set<string>();
 /** Unknown option names are the client's to invent: past this many the log (and the set) stop growing. */
 const MAX_WARNED = 100;
 
-export function fromOptions(options: OptionsT = {}): GenerationOptions {
+/**
+ * A request's options over the model's own parameters (its params layer), over Ollama's defaults:
+ * Ollama merges them option by option in that order.
+ */
+export function fromOptions(options: OptionsT = {}, modelParameters: OllamaOptions = {}): GenerationOptions {
   warnAboutIgnored(options);
-  const penalize = options.repeat_penalty !== undefined || options.presence_penalty !== undefined || options.frequency_penalty !== undefined;
-  return {
-    sampling: {
-      temperature: options.temperature ?? DEFAULTS.temperature,
-      topK: options.top_k ?? DEFAULTS.topK,
-      topP: options.top_p ?? DEFAULTS.topP,
-      minP: options.min_p,
-      seed: options.seed,
-      // node-llama-cpp would add its own 1.1 repeat penalty to a presence or frequency penalty.
-      repeatPenalty: penalize ? (options.repeat_penalty ?? 1) : undefined,
-      presencePenalty: options.presence_penalty,
-      frequencyPenalty: options.frequency_penalty,
-      repeatLastN: options.repeat_last_n ?? DEFAULTS.repeatLastN,
-    },
-    maxTokens: options.num_predict !== undefined && options.num_predict > 0 ? options.num_predict : undefined,
-    contextLimit: options.num_ctx,
-    stop: options.stop === undefined ? [] : typeof options.stop === "string" ? [options.stop] : options.stop,
-    load: loadOptionsOf(options),
-  };
+  const values = optionValues({ ...modelParameters, ...options });
+  return { ...values, sampling: { ...DEFAULTS, ...values.sampling }, stop: values.stop ?? [] };
 }
 
-/** Ollama's load options; its "let the runtime decide" values (-1 layers, 0 threads) are the server's defaults. */
-export function loadOptionsOf(options: OptionsT = {}): LoadOptions {
-  return {
-    gpuLayers: options.num_gpu === undefined || options.num_gpu < 0 ? undefined : options.num_gpu,
-    threads: options.num_thread || undefined,
-    batchSize: options.num_batch,
-    useMmap: options.use_mmap,
-  };
+/** The load options of a request over the model's parameters. */
+export function loadOptionsOf(options: OptionsT = {}, modelParameters: OllamaOptions = {}): LoadOptions {
+  return optionValues({ ...modelParameters, ...options }).load;
 }
 
 /** Once per option and server run: clients such as Open WebUI send the same options with every request. */

@@ -11,6 +11,8 @@ export interface ServiceSpec {
   user: string;
   /** Home of the installing user: a user-scope launchd job logs under it. */
   home: string;
+  /** Folders the server writes to (the models folder, where pulls and creates land). */
+  writable: string[];
 }
 
 /** One service manager: where definitions live, how they read, and what to run around installing them. */

@@ -49,7 +49,7 @@ export function systemdUnit(spec: ServiceSpec): string {
     "",
     "[Service]",
     `ExecStart=${spec.command.map(quoteExecArg).join(" ")}`,
-    ...(system ? [`User=${spec.user}`, ...SYSTEM_HARDENING] : ["NoNewPrivileges=true"]),
+    ...(system ? [`User=${spec.user}`, ...SYSTEM_HARDENING, ...writablePaths(spec.writable)] : ["NoNewPrivileges=true"]),
     "Restart=on-failure",
     // Without a pause a persistent failure (port taken) burns through systemd's start limit in a second.
     "RestartSec=5",
@@ -60,6 +60,11 @@ export function systemdUnit(spec: ServiceSpec): string {
     `WantedBy=${WANTED_BY[spec.scope]}`,
     "",
   ].join("\n");
+}
+
+/** Pulls and creates write into the models folder; "-" lets the service start while it does not exist yet. */
+function writablePaths(paths: string[]): string[] {
+  return paths.length > 0 ? [`ReadWritePaths=${paths.map((p) => quoteExecArg(`-${p}`)).join(" ")}`] : [];
 }
 
 function unitDir(scope: ServiceScope, home: string, env: Env): string {
