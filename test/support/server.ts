@@ -10,6 +10,8 @@ export interface TestServer {
   url: string;
   output: () => string;
   stop(): Promise<void>;
+  /** ends the process with this signal (SIGKILL: no chance to clean up) and waits for it */
+  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 /** Starts `hearth serve` as a child process on a free port and waits for its listening line. */
@@ -44,6 +46,10 @@ export async function startServer(options: {
         output: () => log,
         async stop() {
           proc.kill("SIGTERM");
+          await proc.exited;
+        },
+        async kill(signal) {
+          proc.kill(signal);
           await proc.exited;
         },
       };

@@ -7,6 +7,7 @@ import { toOllamaErrorResponse } from "./errors.ts";
 import { generateRoutes } from "./generate.ts";
 import { modelsRoutes } from "./models.ts";
 import { psRoutes } from "./ps.ts";
+import { pullRoutes } from "./pull.ts";
 import { versionRoutes } from "./version.ts";
 
 /** Ollama's native API (docs/api.md), a second adapter over the same engine. */
@@ -18,5 +19,6 @@ export function ollamaRoutes(engine: Engine) {
     .use(psRoutes(engine))
     .use(versionRoutes())
     .use(modelsRoutes(engine))
-    .use(embedRoutes(engine));
+    .use(embedRoutes(engine))
+    .use(pullRoutes(engine));
 }

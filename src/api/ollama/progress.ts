@@ -1,0 +1,78 @@
+import { Channel } from "../../engine/channel.ts";
+import { toOllamaErrorResponse } from "./errors.ts";
+
+/** Ollama's ProgressResponse: a status line, with a digest's byte counts while one is transferred. */
+export interface Progress {
+  status: string;
+  digest?: string;
+  total?: number;
+  completed?: number;
+}
+
+export type Emit = (progress: Progress) => void;
+
+/**
+ * Runs a pull, push or create and answers with its progress the way Ollama does: NDJSON lines
+ * (Go's omitempty: zero counts and empty digests left out), or with `stream: false` only the last
+ * one. An error before the first line is a status code with {"error"}; after it, a final
+ * {"error"} line. The client going away aborts `signal`, which the operation watches.
+ */
+export async function progressResponse(stream: boolean, clientSignal: AbortSignal, run: (emit: Emit, signal: AbortSignal) => Promise<void>): Promise<Response> {
+  const abort = new AbortController();
+  const onClientGone = () => abort.abort(clientSignal.reason);
+  clientSignal.addEventListener("abort", onClientGone, { once: true });
+  const lines = new Channel<Progress>();
+  const done = run((p) => lines.push(p), abort.signal).then(
+    () => lines.close(),
+    (err) => lines.fail(err),
+  );
+  void done.finally(() => clientSignal.removeEventListener("abort", onClientGone));
+  const iterator = lines[Symbol.asyncIterator]();
+
+  if (!stream) {
+    let last: Progress | undefined;
+    try {
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) last = next.value;
+    } catch (err) {
+      return toOllamaErrorResponse("PROGRESS", err);
+    }
+    return Response.json(wire(last ?? { status: "success" }));
+  }
+
+  let first: IteratorResult<Progress>;
+  try {
+    first = await iterator.next();
+  } catch (err) {
+    return toOllamaErrorResponse("PROGRESS", err);
+  }
+  const encoder = new TextEncoder();
+  const line = (value: unknown) => encoder.encode(JSON.stringify(value) + "\n");
+  let pending: IteratorResult<Progress> | undefined = first;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = pending ?? (await iterator.next());
+        pending = undefined;
+        if (next.done) controller.close();
+        else controller.enqueue(line(wire(next.value)));
+      } catch (err) {
+        controller.enqueue(line(await toOllamaErrorResponse("PROGRESS", err).json()));
+        controller.close();
+      }
+    },
+    cancel() {
+      abort.abort(new Error("the client went away"));
+    },
+  });
+  return new Response(body, { headers: { "content-type": "application/x-ndjson", "cache-control": "no-cache" } });
+}
+
+/** Go's omitempty on ProgressResponse's digest, total and completed. */
+function wire(p: Progress): Progress {
+  return {
+    status: p.status,
+    ...(p.digest ? { digest: p.digest } : {}),
+    ...(p.total ? { total: p.total } : {}),
+    ...(p.completed ? { completed: p.completed } : {}),
+  };
+}
