@@ -1,4 +1,5 @@
 #!/usr/bin/env bun
+import { clientUsage, isClientCommand, runClientCommand } from "./cli/client/commands.ts";
 import { resolveServeOptions, serveHelp, UsageError } from "./cli/options.ts";
 import { serve } from "./cli/serve.ts";
 import { runService, ServiceError } from "./cli/service.ts";
@@ -13,6 +14,9 @@ Usage:
   hearth service uninstall  remove that service (hearth service --help for both)
   hearth --version          print the version
   hearth --help             show this help
+
+Client commands, for a running server (HEARTH_HOST, HEARTH_PORT; hearth COMMAND --help for each):
+${clientUsage()}
 
 Options for serve (flags win over environment variables):
 ${serveHelp()}
@@ -43,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
     return -1;
   }
   if (command === "service") return runService(rest, process.env);
+  if (isClientCommand(command)) return runClientCommand(command, rest, process.env);
   throw new UsageError(`unknown command "${command}" (try --help)`);
 }
 
