@@ -8,7 +8,7 @@ import { flashAttentionFor, loadRuntime } from "../engine/runtime.ts";
 import { ModelCatalog } from "../models/catalog.ts";
 import { Metrics } from "../observability/metrics.ts";
 import { Telemetry } from "../observability/telemetry.ts";
-import { BUN_BODY_LIMIT, createApp } from "../server/app.ts";
+import { createApp } from "../server/app.ts";
 import { VERSION } from "../version.ts";
 import type { ServeOptions } from "./options.ts";
 
@@ -41,7 +41,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const server = Bun.serve({
     hostname: options.host,
     port: options.port,
-    maxRequestBodySize: BUN_BODY_LIMIT,
+    // No cut-off here: blob uploads are model weights of any size; the app refuses other bodies
+    // over its limit with a 413 in the API's own error shape.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     // Closes keep-alive connections idle between requests; a request itself may take as long as
     // generating takes (Bun would otherwise cut a quiet non-streamed answer at the idle timeout).
     idleTimeout: 30,

@@ -3,7 +3,8 @@ import { dirname } from "node:path";
 import { InvalidRequestError } from "../engine/types.ts";
 import { parseOllamaName } from "../models/ollama-name.ts";
 import { checkDigest, MEDIA_TYPES, parseManifest, type Layer, type Manifest, type OllamaStore } from "../models/store.ts";
-import { checkFreeSpace, type BlobDownloads } from "./blob-download.ts";
+import type { BlobDownloads } from "./blob-download.ts";
+import { checkFreeSpace } from "./disk.ts";
 import { RegistryClient, RegistryError, type RegistryOptions } from "./client.ts";
 
 export interface PullStatus {

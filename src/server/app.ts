@@ -10,11 +10,7 @@ import { docs } from "./docs.ts";
 import { metricsRoute } from "./metrics-route.ts";
 import { ROUTE_CONFIG } from "./elysia-config.ts";
 import { RouteNotFoundError } from "../engine/types.ts";
-
-/** Requests larger than this are refused with a 413 in the API's error shape. */
-export const MAX_BODY_BYTES = 32 * 1024 * 1024;
-/** Bun's own cut-off, above ours, for bodies without Content-Length (it answers an empty 413). */
-export const BUN_BODY_LIMIT = MAX_BODY_BYTES + 1024 * 1024;
+import { isBlobUpload, MAX_BODY_BYTES, oversizeBody } from "./body-limit.ts";
 
 function isOllamaPath(request: Request): boolean {
   return new URL(request.url).pathname.startsWith("/api/");
@@ -32,9 +28,10 @@ export function createApp(engine: Engine, observability: Observability) {
     // A body that fails to parse never reaches transform, so its route is noted when the error is.
     .onTransform({ as: "global" }, ({ request, route }) => telemetry.routed(request, route))
     .onError({ as: "global" }, ({ request, route }) => telemetry.routed(request, route))
-    .onRequest(({ request }) => {
-      const length = Number(request.headers.get("content-length") ?? 0);
-      if (length > MAX_BODY_BYTES) {
+    .onRequest(async ({ request }) => {
+      if (isBlobUpload(request)) return;
+      const length = await oversizeBody(request);
+      if (length !== undefined) {
         const message = `The request body is ${length} bytes; the limit is ${MAX_BODY_BYTES} bytes.`;
         return isOllamaPath(request) ? ollamaError(413, message) : openaiError(413, message, null, "request_too_large");
       }

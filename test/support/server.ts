@@ -8,6 +8,7 @@ export const SOURCE_CLI = [process.execPath, "run", join(ROOT, "src", "main.ts")
 
 export interface TestServer {
   url: string;
+  pid: number;
   output: () => string;
   stop(): Promise<void>;
   /** ends the process with this signal (SIGKILL: no chance to clean up) and waits for it */
@@ -43,6 +44,7 @@ export async function startServer(options: {
     if (match) {
       return {
         url: match[1]!,
+        pid: proc.pid,
         output: () => log,
         async stop() {
           proc.kill("SIGTERM");

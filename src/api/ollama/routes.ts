@@ -1,13 +1,16 @@
 import { Elysia } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
 import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
+import { blobsRoutes } from "./blobs.ts";
 import { chatRoutes } from "./chat.ts";
+import { createRoutes } from "./create.ts";
 import { embedRoutes } from "./embed.ts";
 import { toOllamaErrorResponse } from "./errors.ts";
 import { generateRoutes } from "./generate.ts";
 import { modelsRoutes } from "./models.ts";
 import { psRoutes } from "./ps.ts";
 import { pullRoutes } from "./pull.ts";
+import { pushRoutes } from "./push.ts";
 import { versionRoutes } from "./version.ts";
 
 /** Ollama's native API (docs/api.md), a second adapter over the same engine. */
@@ -20,5 +23,8 @@ export function ollamaRoutes(engine: Engine) {
     .use(versionRoutes())
     .use(modelsRoutes(engine))
     .use(embedRoutes(engine))
-    .use(pullRoutes(engine));
+    .use(pullRoutes(engine))
+    .use(blobsRoutes(engine))
+    .use(createRoutes(engine))
+    .use(pushRoutes(engine));
 }

@@ -1,0 +1,51 @@
+import { Elysia, t } from "elysia";
+import type { Engine } from "../../engine/engine.ts";
+import { InvalidRequestError } from "../../engine/types.ts";
+import { pushModel } from "../../registry/push.ts";
+import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
+import { OllamaError } from "./errors.ts";
+import { progressResponse } from "./progress.ts";
+
+const PushRequest = t.Object(
+  {
+    model: t.Optional(t.String({ description: "A stored model (pulled or created): `host[:port]/namespace/model:tag`, the registry it goes to named by its host; `http://` with insecure" })),
+    name: t.Optional(t.String({ description: "Deprecated spelling of model (the ollama JavaScript client still sends it)" })),
+    insecure: t.Optional(t.Nullable(t.Boolean({ description: "Allow plain http: a private registry on the home network" }))),
+    stream: t.Optional(t.Nullable(t.Boolean({ description: "Default true: NDJSON progress lines; false: only the last one" }))),
+  },
+  { description: "Unknown fields are ignored; fields of the wrong type are a 400." },
+);
+
+const PushProgress = t.Object(
+  {
+    status: t.String({ description: '"retrieving manifest", "pushing <12 hex digits>", "pushing manifest", "success"' }),
+    digest: t.Optional(t.String({ description: "The blob being uploaded (sha256:…)" })),
+    total: t.Optional(t.Integer({ description: "Its size in bytes" })),
+    completed: t.Optional(t.Integer({ description: "Bytes of it sent so far; left out while 0" })),
+  },
+  { description: "One NDJSON line of progress (Go's omitempty: zero counts are left out)" },
+);
+
+export function pushRoutes(engine: Engine) {
+  return new Elysia({ ...ROUTE_CONFIG, name: "ollama-push", detail: { tags: ["Ollama"] } }).post(
+    "/api/push",
+    async ({ body, request }) => {
+      const model = body.model || body.name;
+      if (!model) throw new InvalidRequestError("model is required", "model");
+      return progressResponse(body.stream !== false, request.signal, (emit, signal) =>
+        pushModel(engine.catalog, model, { insecure: body.insecure === true, env: process.env, signal, onStatus: emit }),
+      ) as never;
+    },
+    {
+      parse: "json",
+      body: PushRequest,
+      response: { 200: PushProgress, 400: OllamaError, 401: OllamaError, 404: OllamaError, 502: OllamaError },
+      detail: {
+        summary: "Push a model to a registry",
+        description:
+          "Ollama's registry protocol (Docker registry API v2): each layer and the config unless the registry has it (HEAD), uploaded in Content-Range parts streamed from the blob file, then the manifest as stored. " +
+          "Only stored models (pulled or created) have a manifest to push; registry.ollama.ai needs Ollama's account key and is refused. Streams NDJSON progress; errors after the first line arrive as a final `{\"error\"}` line.",
+      },
+    },
+  );
+}
