@@ -79,7 +79,7 @@ function flashAttention(raw: string, source: string): FlashAttentionChoice {
   return raw as FlashAttentionChoice;
 }
 
-function port(raw: string, source: string): number {
+function parsePort(raw: string, source: string): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${source} must be a port number 0-65535, got "${raw}"`);
   return n;
@@ -91,8 +91,8 @@ function gpu(raw: string, source: string): GpuChoice {
 }
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
-  { key: "host", flag: "host", env: "HEARTH_HOST", placeholder: "ADDR", default: "127.0.0.1", help: "address to listen on (0.0.0.0 for the whole network)", parse: (s) => s },
-  { key: "port", flag: "port", env: "HEARTH_PORT", placeholder: "N", default: "11435", help: "TCP port (0 picks a free one)", parse: port },
+  { key: "host", flag: "host", env: "HEARTH_HOST", placeholder: "ADDR", default: "127.0.0.1", help: "address to listen on (0.0.0.0 for the whole network); host:port sets the port too", parse: (s) => s },
+  { key: "port", flag: "port", env: "HEARTH_PORT", placeholder: "N", default: "11435", help: "TCP port (0 picks a free one)", parse: parsePort },
   { key: "models", flag: "models", env: "HEARTH_MODELS", placeholder: "DIR", default: "./models", help: "folder searched for *.gguf models", parse: (s) => s },
   { key: "ollamaModels", flag: "ollama-models", env: "HEARTH_OLLAMA_MODELS", ollamaEnv: "OLLAMA_MODELS", placeholder: "DIR", default: "~/.ollama/models if present", decidedLater: true, help: "an Ollama model store to serve read-only, by Ollama's names (off: none)", parse: (s) => s },
   { key: "ctxSize", flag: "ctx-size", env: "HEARTH_CTX_SIZE", placeholder: "N", default: "4096", help: "context tokens per sequence (capped at the model's trained length)", parse: positiveInt },
@@ -127,7 +127,21 @@ export function resolveServeOptions(argv: string[], env: Record<string, string |
     else if (envName !== undefined) resolved[spec.key] = spec.parse(env[envName]!, envName);
     else if (!spec.decidedLater) resolved[spec.key] = spec.parse(spec.default, "default");
   }
+  // Ollama's OLLAMA_HOST carries a port ("0.0.0.0:11434"); the clients read HEARTH_HOST that way too.
+  const { host, port } = splitHostPort(resolved.host as string);
+  resolved.host = host;
+  const portGiven = typeof values.port === "string" || (env.HEARTH_PORT !== undefined && env.HEARTH_PORT !== "");
+  if (port !== undefined && !portGiven) resolved.port = parsePort(port, "HEARTH_HOST");
   return resolved as unknown as ServeOptions;
+}
+
+/** `host`, `host:port`, `[v6]:port` or `http://host:port` → the host and the port, if one is there. */
+function splitHostPort(raw: string): { host: string; port?: string } {
+  const bare = raw.replace(/^https?:\/\//i, "").replace(/\/+$/, "");
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(bare);
+  if (bracketed) return { host: bracketed[1]!, port: bracketed[2] };
+  const single = /^([^:]+):(\d+)$/.exec(bare);
+  return single ? { host: single[1]!, port: single[2] } : { host: bare };
 }
 
 export function serveHelp(): string {

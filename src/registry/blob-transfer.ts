@@ -7,7 +7,7 @@ import { OrderedHasher } from "./blob-hasher.ts";
 import { PartialFiles, type Part } from "./blob-parts.ts";
 import { fetchOrFail, RegistryError, type RegistryClient } from "./client.ts";
 import { asDiskFull, checkFreeSpace, DiskFullError } from "./disk.ts";
-import { position, seek } from "./file-position.ts";
+import { canWriteAtOffsets, openPartWriter, type PartWriter } from "./file-position.ts";
 
 /** Requests in flight at once for one blob. */
 const CONCURRENT_PARTS = 4;
@@ -55,8 +55,8 @@ export class BlobDownload {
   private readonly path: string;
   private readonly files: PartialFiles;
   private parts: Part[] = [];
-  /** the descriptor each running request writes its part through */
-  private readonly writing = new Map<Part, number>();
+  /** the writer each running request writes its part through */
+  private readonly writing = new Map<Part, PartWriter>();
   private readonly running: Promise<void>[] = [];
   private wake?: () => void;
 
@@ -143,7 +143,7 @@ export class BlobDownload {
 
   /** Reads how far each running part's descriptor has written. */
   private track(): void {
-    for (const [part, fd] of this.writing) part.completed = Math.min(part.size, position(fd) - part.offset);
+    for (const [part, writer] of this.writing) part.completed = Math.min(part.size, writer.position() - part.offset);
   }
 
   /**
@@ -179,7 +179,7 @@ export class BlobDownload {
         await task;
       }
     };
-    await Promise.all(Array.from({ length: CONCURRENT_PARTS }, worker));
+    await Promise.all(Array.from({ length: canWriteAtOffsets() ? CONCURRENT_PARTS : 1 }, worker));
   }
 
   private async fetchPart(source: Source, part: Part): Promise<void> {
@@ -213,13 +213,12 @@ export class BlobDownload {
     const attempt = new AbortController();
     const stop = () => attempt.abort(this.abort.signal.reason);
     this.abort.signal.addEventListener("abort", stop, { once: true });
-    const fd = openSync(this.files.data, constants.O_RDWR);
-    seek(fd, start);
-    this.writing.set(part, fd);
+    const writer = openPartWriter(this.files.data, start);
+    this.writing.set(part, writer);
     let seen = start;
     let lastMove = Date.now();
     const watchdog = setInterval(() => {
-      const now = position(fd);
+      const now = writer.position();
       if (now > seen) [seen, lastMove] = [now, Date.now()];
       else if (Date.now() - lastMove > this.settings.stallMs) attempt.abort(new StallError("stalled"));
     }, Math.min(1000, this.settings.stallMs / 2));
@@ -231,14 +230,14 @@ export class BlobDownload {
         await response.body?.cancel();
         throw new Error(`the blob server answered ${response.status} to a request for bytes ${start}-`);
       }
-      await Bun.write(Bun.file(fd), response);
+      await Bun.write(Bun.file(writer.fd), response);
     } catch (err) {
       throw attempt.signal.aborted ? attempt.signal.reason : err;
     } finally {
       clearInterval(watchdog);
-      part.completed = Math.min(part.size, position(fd) - part.offset);
+      part.completed = Math.min(part.size, writer.position() - part.offset);
       this.writing.delete(part);
-      closeSync(fd);
+      writer.close();
       this.abort.signal.removeEventListener("abort", stop);
     }
     if (part.completed < part.size) throw new Error("the connection closed early");

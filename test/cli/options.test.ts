@@ -50,3 +50,15 @@ describe("serve options", () => {
     }
   });
 });
+
+describe("HEARTH_HOST with a port, as Ollama's OLLAMA_HOST", () => {
+  test("host:port, [v6]:port and http://host:port set both; an explicit port wins", () => {
+    expect(resolveServeOptions([], { HEARTH_HOST: "0.0.0.0:8080" })).toMatchObject({ host: "0.0.0.0", port: 8080 });
+    expect(resolveServeOptions([], { HEARTH_HOST: "http://127.0.0.1:9000/" })).toMatchObject({ host: "127.0.0.1", port: 9000 });
+    expect(resolveServeOptions([], { HEARTH_HOST: "[::1]:7000" })).toMatchObject({ host: "::1", port: 7000 });
+    expect(resolveServeOptions([], { HEARTH_HOST: "::1" })).toMatchObject({ host: "::1", port: 11435 });
+    expect(resolveServeOptions(["--port", "1234"], { HEARTH_HOST: "0.0.0.0:8080" })).toMatchObject({ host: "0.0.0.0", port: 1234 });
+    expect(resolveServeOptions([], { HEARTH_HOST: "0.0.0.0:8080", HEARTH_PORT: "4321" })).toMatchObject({ port: 4321 });
+    expect(() => resolveServeOptions([], { HEARTH_HOST: "0.0.0.0:99999" })).toThrow("HEARTH_HOST");
+  });
+});
