@@ -183,7 +183,7 @@ export class BlobDownload {
   }
 
   private async fetchPart(source: Source, part: Part): Promise<void> {
-    for (let tries = 0; part.completed < part.size; ) {
+    for (let tries = 0, stalls = 0; part.completed < part.size; ) {
       this.abort.signal.throwIfAborted();
       try {
         await this.fetchRange(source, part);
@@ -192,7 +192,10 @@ export class BlobDownload {
         const full = asDiskFull(err);
         if (full instanceof DiskFullError) throw full;
         if (err instanceof StallError) {
-          console.warn(`hearth: ${this.layer.digest.slice(7, 19)} part at ${part.offset} stalled; retrying`);
+          // A stall is not the part's fault (Ollama does not count it): asked for again, after a pause that grows.
+          const wait = this.settings.backoffMs * 2 ** Math.min(stalls++, 4);
+          console.warn(`hearth: ${this.layer.digest.slice(7, 19)} part at ${part.offset} stalled; retrying in ${wait} ms`);
+          await Bun.sleep(wait);
           continue;
         }
         if (++tries >= MAX_TRIES) throw new RegistryError(`max retries exceeded: ${(err as Error).message}`, 502);

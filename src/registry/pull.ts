@@ -4,6 +4,7 @@ import { InvalidRequestError } from "../engine/types.ts";
 import { parseOllamaName } from "../models/ollama-name.ts";
 import { checkDigest, MEDIA_TYPES, parseManifest, type Layer, type Manifest, type OllamaStore } from "../models/store.ts";
 import type { BlobDownloads } from "./blob-download.ts";
+import { PartialFiles } from "./blob-parts.ts";
 import { checkFreeSpace } from "./disk.ts";
 import { RegistryClient, RegistryError, type RegistryOptions } from "./client.ts";
 
@@ -48,7 +49,10 @@ export async function pullModel(store: OllamaStore, downloads: BlobDownloads, ra
     throw new InvalidRequestError(`${rawName} has no GGUF model layer (${MEDIA_TYPES.model}): Hearth serves GGUF models only`, field);
   }
 
-  const missing = await Promise.all(layers.map(async (l) => ((await store.hasBlob(l.digest)) ? 0 : l.size)));
+  // What an interrupted pull already fetched does not need room again.
+  const missing = await Promise.all(
+    unique(layers).map(async (l) => ((await store.hasBlob(l.digest)) ? 0 : l.size - (await new PartialFiles(store.blobPath(l.digest), l.digest, l.size).parts()).reduce((sum, p) => sum + p.completed, 0))),
+  );
   await checkFreeSpace(await existingParent(store.root), missing.reduce((a, b) => a + b, 0));
 
   for (const layer of unique(layers)) {

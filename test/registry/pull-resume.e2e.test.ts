@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { json } from "../support/ollama-wire.ts";
@@ -151,5 +152,41 @@ describe("interrupted pulls resume", () => {
     const ranges = registry.stats.requests.filter((r) => r.server === "cdn" && r.range !== null);
     // Three parts, each asked for again once after its stall (and once more if a busy machine made one look stalled).
     expect(ranges.length).toBeLessThanOrEqual(9);
+  });
+
+  // A disk that fills up while the pull runs: a small tmpfs, where this machine lets a test mount one.
+  const diskDir = join(tmpdir(), `hearth-full-disk-${process.pid}`);
+  const mounted = (() => {
+    spawnSync("mkdir", ["-p", diskDir]);
+    return spawnSync("mount", ["-t", "tmpfs", "-o", "size=56m", "tmpfs", diskDir]).status === 0;
+  })();
+  if (!mounted) console.warn("skipping the full-disk test: this machine cannot mount a tmpfs");
+
+  test.skipIf(!mounted)("a disk that fills up mid-pull fails the pull at once with a 507, keeping what it had for later", async () => {
+    try {
+      const models = join(diskDir, "models");
+      await mkdir(models, { recursive: true });
+      const hearth = await server(models);
+      registry.faults.stallAfterBytes = 4 * MiB;
+      const first = pullUntil(hearth.url);
+      // The free-space check passed; now something else takes the room the pull counted on.
+      await Bun.sleep(300);
+      await writeFile(join(diskDir, "filler"), Buffer.alloc(40 * MiB));
+      registry.faults.stallAfterBytes = undefined;
+      const lines = await first;
+      expect(lines.at(-1).error).toContain("disk is full");
+      expect(hearth.output()).not.toMatch(/part at \d+ failed/);
+      expect((await partials(models)).length).toBeGreaterThan(0);
+
+      await rm(join(diskDir, "filler"));
+      registry.reset();
+      const second = await pullUntil(hearth.url);
+      expect(second.at(-1)).toEqual({ status: "success" });
+      expect(registry.stats.served(digest)).toBeLessThan(size);
+    } finally {
+      await Promise.all(servers.splice(0).map((s) => s.stop()));
+      spawnSync("umount", [diskDir]);
+      await rm(diskDir, { recursive: true, force: true });
+    }
   });
 });

@@ -111,6 +111,16 @@ describe("POST /api/pull", () => {
     expect(tags.models.filter((m: { name: string }) => m.name.toLowerCase() === `${registry.host}/library/tiny:v1`)).toHaveLength(1);
   });
 
+  test("the ollama npm client pulls, streamed and not, and gets Ollama's error for an unknown tag", async () => {
+    const ollama = new Ollama({ host: server.url });
+    const seen: string[] = [];
+    for await (const progress of await ollama.pull({ model: `${registry.host}/library/tiny:v1`, insecure: true, stream: true })) seen.push(progress.status);
+    expect(seen[0]).toBe("pulling manifest");
+    expect(seen.at(-1)).toBe("success");
+    expect((await ollama.pull({ model: `${registry.host}/library/tiny:v1`, insecure: true })).status).toBe("success");
+    await expect(ollama.pull({ model: `${registry.host}/library/tiny:missing`, insecure: true })).rejects.toThrow("pull model manifest: file does not exist");
+  });
+
   test("stream: false answers with the last status only", async () => {
     const res = await json(`${server.url}/api/pull`, { model: `${registry.host}/library/tiny:v1`, insecure: true, stream: false });
     expect(res).toEqual({ status: 200, body: { status: "success" } });
