@@ -11,6 +11,14 @@ export class RegistryError extends Error {
   }
 }
 
+/** A line of a pull's or push's progress, as Ollama's ProgressResponse. */
+export interface TransferStatus {
+  status: string;
+  digest?: string;
+  total?: number;
+  completed?: number;
+}
+
 export interface RegistryOptions {
   /** allow plain http (a private registry on the home network), as Ollama's `insecure` */
   insecure?: boolean;

@@ -6,19 +6,12 @@ import { checkDigest, MEDIA_TYPES, parseManifest, type Layer, type Manifest, typ
 import type { BlobDownloads } from "./blob-download.ts";
 import { PartialFiles } from "./blob-parts.ts";
 import { checkFreeSpace } from "./disk.ts";
-import { RegistryClient, RegistryError, type RegistryOptions } from "./client.ts";
-
-export interface PullStatus {
-  status: string;
-  digest?: string;
-  total?: number;
-  completed?: number;
-}
+import { RegistryClient, RegistryError, type RegistryOptions, type TransferStatus } from "./client.ts";
 
 export interface PullOptions extends RegistryOptions {
   signal: AbortSignal;
   /** called once the request is known to be sound: the first status line may only come after */
-  onStatus: (status: PullStatus) => void;
+  onStatus: (status: TransferStatus) => void;
 }
 
 /**

@@ -3,19 +3,12 @@ import { InvalidRequestError } from "../engine/types.ts";
 import type { ModelCatalog } from "../models/catalog.ts";
 import { DEFAULT_HOST, displayName, parseOllamaName } from "../models/ollama-name.ts";
 import { MEDIA_TYPES, parseManifest, type Layer, type OllamaStore } from "../models/store.ts";
-import { RegistryClient, RegistryError, type RegistryOptions } from "./client.ts";
-
-export interface PushStatus {
-  status: string;
-  digest?: string;
-  total?: number;
-  completed?: number;
-}
+import { RegistryClient, RegistryError, type RegistryOptions, type TransferStatus } from "./client.ts";
 
 export interface PushOptions extends RegistryOptions {
   signal: AbortSignal;
   /** called once the request is known to be sound: the first status line may only come after */
-  onStatus: (status: PushStatus) => void;
+  onStatus: (status: TransferStatus) => void;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { t } from "elysia";
 import { Channel } from "../../engine/channel.ts";
 import { toOllamaErrorResponse } from "./errors.ts";
 
@@ -75,4 +76,24 @@ function wire(p: Progress): Progress {
     ...(p.total ? { total: p.total } : {}),
     ...(p.completed ? { completed: p.completed } : {}),
   };
+}
+
+/** The request fields a pull and a push share beside `model`. */
+export const TransferFields = {
+  name: t.Optional(t.String({ description: "Deprecated spelling of model (the ollama JavaScript client still sends it)" })),
+  insecure: t.Optional(t.Nullable(t.Boolean({ description: "Allow plain http: a private registry on the home network" }))),
+  stream: t.Optional(t.Nullable(t.Boolean({ description: "Default true: NDJSON progress lines; false: only the last one" }))),
+};
+
+/** The schema of one progress line, with the statuses of the operation and what its byte counts count. */
+export function progressLine(statuses: string, moving: string) {
+  return t.Object(
+    {
+      status: t.String({ description: statuses }),
+      digest: t.Optional(t.String({ description: `The blob being ${moving} (sha256:…)` })),
+      total: t.Optional(t.Integer({ description: "Its size in bytes" })),
+      completed: t.Optional(t.Integer({ description: `Bytes of it ${moving} so far; left out while 0` })),
+    },
+    { description: "One NDJSON line of progress (Go's omitempty: zero counts are left out)" },
+  );
 }

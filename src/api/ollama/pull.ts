@@ -5,27 +5,17 @@ import { BlobDownloads, downloadSettingsFrom } from "../../registry/blob-downloa
 import { pullModel } from "../../registry/pull.ts";
 import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
 import { OllamaError } from "./errors.ts";
-import { progressResponse } from "./progress.ts";
+import { progressLine, progressResponse, TransferFields } from "./progress.ts";
 
-export const PullRequest = t.Object(
+const PullRequest = t.Object(
   {
     model: t.Optional(t.String({ description: '`[http(s)://]host/namespace/model:tag`; defaults registry.ollama.ai, library, latest. `hf.co/<user>/<repo>:<quant>` pulls a GGUF from Hugging Face' })),
-    name: t.Optional(t.String({ description: "Deprecated spelling of model" })),
-    insecure: t.Optional(t.Nullable(t.Boolean({ description: "Allow plain http: a private registry on the home network" }))),
-    stream: t.Optional(t.Nullable(t.Boolean({ description: "Default true: NDJSON progress lines; false: only the last one" }))),
+    ...TransferFields,
   },
   { description: "Unknown fields are ignored; fields of the wrong type are a 400." },
 );
 
-export const ProgressLine = t.Object(
-  {
-    status: t.String({ description: '"pulling manifest", "pulling <12 hex digits>", "verifying sha256 digest", "writing manifest", "removing unused layers", "success"' }),
-    digest: t.Optional(t.String({ description: "The blob being transferred (sha256:…)" })),
-    total: t.Optional(t.Integer({ description: "Its size in bytes" })),
-    completed: t.Optional(t.Integer({ description: "Bytes of it on disk so far; left out while 0" })),
-  },
-  { description: "One NDJSON line of progress (Go's omitempty: zero counts are left out)" },
-);
+const PullProgress = progressLine('"pulling manifest", "pulling <12 hex digits>", "verifying sha256 digest", "writing manifest", "removing unused layers", "success"', "downloaded");
 
 export function pullRoutes(engine: Engine) {
   // One set of downloads per server, so concurrent pulls of a blob share one.
@@ -42,7 +32,7 @@ export function pullRoutes(engine: Engine) {
     {
       parse: "json",
       body: PullRequest,
-      response: { 200: ProgressLine, 400: OllamaError, 401: OllamaError, 404: OllamaError, 502: OllamaError, 507: OllamaError },
+      response: { 200: PullProgress, 400: OllamaError, 401: OllamaError, 404: OllamaError, 502: OllamaError, 507: OllamaError },
       detail: {
         summary: "Pull a model from a registry",
         description:

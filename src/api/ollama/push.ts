@@ -4,27 +4,17 @@ import { InvalidRequestError } from "../../engine/types.ts";
 import { pushModel } from "../../registry/push.ts";
 import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
 import { OllamaError } from "./errors.ts";
-import { progressResponse } from "./progress.ts";
+import { progressLine, progressResponse, TransferFields } from "./progress.ts";
 
 const PushRequest = t.Object(
   {
     model: t.Optional(t.String({ description: "A stored model (pulled or created): `host[:port]/namespace/model:tag`, the registry it goes to named by its host; `http://` with insecure" })),
-    name: t.Optional(t.String({ description: "Deprecated spelling of model (the ollama JavaScript client still sends it)" })),
-    insecure: t.Optional(t.Nullable(t.Boolean({ description: "Allow plain http: a private registry on the home network" }))),
-    stream: t.Optional(t.Nullable(t.Boolean({ description: "Default true: NDJSON progress lines; false: only the last one" }))),
+    ...TransferFields,
   },
   { description: "Unknown fields are ignored; fields of the wrong type are a 400." },
 );
 
-const PushProgress = t.Object(
-  {
-    status: t.String({ description: '"retrieving manifest", "pushing <12 hex digits>", "pushing manifest", "success"' }),
-    digest: t.Optional(t.String({ description: "The blob being uploaded (sha256:…)" })),
-    total: t.Optional(t.Integer({ description: "Its size in bytes" })),
-    completed: t.Optional(t.Integer({ description: "Bytes of it sent so far; left out while 0" })),
-  },
-  { description: "One NDJSON line of progress (Go's omitempty: zero counts are left out)" },
-);
+const PushProgress = progressLine('"retrieving manifest", "pushing <12 hex digits>", "pushing manifest", "success"', "uploaded");
 
 export function pushRoutes(engine: Engine) {
   return new Elysia({ ...ROUTE_CONFIG, name: "ollama-push", detail: { tags: ["Ollama"] } }).post(
