@@ -165,3 +165,31 @@ describe("serving an Ollama store read-only", () => {
     expect(await snapshot(ollamaStore)).toEqual(before);
   });
 });
+
+describe("where the Ollama store is found", () => {
+  const listed = async (env: Record<string, string | undefined>, args: string[] = []) => {
+    const models = await mkdtemp(join(tmpdir(), "hearth-empty-models-"));
+    const started = await startServer({ models, env: env as Record<string, string>, args });
+    try {
+      const tags = (await (await fetch(`${started.url}/api/tags`)).json()) as { models: Array<{ name: string }> };
+      return tags.models.map((m) => m.name).sort();
+    } finally {
+      await started.stop();
+      await rm(models, { recursive: true, force: true });
+    }
+  };
+
+  test("~/.ollama/models when it exists, OLLAMA_MODELS over it, and off for none", async () => {
+    const home = await mkdtemp(join(tmpdir(), "hearth-home-"));
+    try {
+      await writeOllamaModel(join(home, ".ollama", "models"), { model: "in-home" }, { model: await ensureModel("tiny") });
+      const base = { ...process.env, HOME: home, OLLAMA_MODELS: undefined, HEARTH_OLLAMA_MODELS: undefined };
+      expect(await listed(base)).toEqual(["in-home:latest"]);
+      expect(await listed({ ...base, OLLAMA_MODELS: ollamaStore })).toContain("texty:latest");
+      expect(await listed(base, ["--ollama-models", "off"])).toEqual([]);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+});
+

@@ -44,7 +44,8 @@ beforeEach(async () => {
 
 function expectReloaded(answer: Answer, warmNs: number): void {
   expect(answer.content).toBe(SCRIPTED.text.content);
-  expect(answer.loadNs).toBeGreaterThan(Math.max(warmNs * 20, coldNs / 10));
+  // Against the warm wait only: a cold load measured on a busy machine can be many times a reload.
+  expect(answer.loadNs).toBeGreaterThan(Math.max(warmNs * 20, 2_000_000));
 }
 
 function expectWarm(answer: Answer): void {
