@@ -57,7 +57,8 @@ export async function progressResponse(stream: boolean, clientSignal: AbortSigna
         if (next.done) controller.close();
         else controller.enqueue(line(wire(next.value)));
       } catch (err) {
-        controller.enqueue(line(await toOllamaErrorResponse("PROGRESS", err).json()));
+        // Stopped because the client went away: there is nobody to tell, and nothing went wrong.
+        if (!abort.signal.aborted) controller.enqueue(line(await toOllamaErrorResponse("PROGRESS", err).json()));
         controller.close();
       }
     },
