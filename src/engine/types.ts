@@ -85,6 +85,8 @@ export interface GenerationRequest {
   prefix?: number[];
   /** a Jinja chat template to render the messages with instead of the model's own */
   chatTemplate?: string;
+  /** predicted output (OpenAI's `prediction`): text the answer is expected to largely repeat, drafted from for speculative decoding; the answer is the same with or without it */
+  prediction?: string;
   /** how long the model stays loaded once idle: undefined = the pool's default, Infinity = forever, 0 = unload after this request */
   keepAliveMs?: number;
   /** how the model is loaded: undefined fields = the server's defaults */
@@ -100,6 +102,9 @@ export interface Usage {
   reasoningTokens: number;
   /** prompt tokens reused from the sequence's cache instead of being evaluated */
   cachedTokens: number;
+  /** with a prediction: drafted tokens the model confirmed, and drafted tokens it rejected */
+  acceptedPredictionTokens?: number;
+  rejectedPredictionTokens?: number;
 }
 
 /** Durations in nanoseconds, measured, as Ollama reports them. */
