@@ -37,13 +37,19 @@ async function main(argv: string[]): Promise<number> {
       console.log(USAGE);
       return 0;
     }
-    const server = await serve(resolveServeOptions(rest, process.env));
-    const shutdown = async () => {
-      await server.stop();
-      process.exit(0);
-    };
-    process.once("SIGINT", shutdown);
-    process.once("SIGTERM", shutdown);
+    const options = resolveServeOptions(rest, process.env);
+    const server = await serve(options);
+    // A second signal while draining cuts the requests still in flight instead of waiting for them.
+    const shutdown = () =>
+      server.stop(options.shutdownTimeoutMs).then(
+        () => process.exit(0),
+        (err) => {
+          console.error(`hearth: shutdown failed: ${(err as Error).stack ?? err}`);
+          process.exit(1);
+        },
+      );
+    process.on("SIGINT", shutdown);
+    process.on("SIGTERM", shutdown);
     return -1;
   }
   if (command === "service") return runService(rest, process.env);

@@ -24,6 +24,8 @@ export interface ServeOptions {
   flashAttention: FlashAttentionChoice;
   /** an Ollama installation's model store served read-only; undefined = ~/.ollama/models when it exists; "off" = none */
   ollamaModels?: string;
+  /** ms that requests in flight at SIGTERM may take to finish before they are ended with an error */
+  shutdownTimeoutMs: number;
 }
 
 interface OptionSpec {
@@ -62,6 +64,13 @@ function duration(raw: string, source: string): number {
   } catch {
     throw new UsageError(`${source} must be a duration such as "5m", "1h30m" or a number of seconds, got "${raw}"`);
   }
+}
+
+function nonNegativeDuration(raw: string, source: string): number {
+  const ms = duration(raw, source);
+  // keep-alive durations read a negative value as "forever"; waiting forever to shut down is no choice.
+  if (ms === Infinity) throw new UsageError(`${source} must not be negative, got "${raw}"`);
+  return ms;
 }
 
 const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, t: 1e12, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
@@ -104,6 +113,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: "maxQueue", flag: "max-queue", env: "HEARTH_MAX_QUEUE", ollamaEnv: "OLLAMA_MAX_QUEUE", placeholder: "N", default: "512", help: "requests waiting for a free sequence before new ones get 503", parse: nonNegativeInt },
   { key: "maxLoadedModels", flag: "max-loaded-models", env: "HEARTH_MAX_LOADED_MODELS", ollamaEnv: "OLLAMA_MAX_LOADED_MODELS", placeholder: "N", default: "3", help: "models kept loaded at once; one more unloads the least recently used idle model", parse: positiveInt },
   { key: "memoryBudget", flag: "memory-budget", env: "HEARTH_MEMORY_BUDGET", placeholder: "SIZE", default: "auto", help: "memory the loaded models may take (\"16GiB\"; auto = RAM plus dedicated GPU memory)", parse: memorySize },
+  { key: "shutdownTimeoutMs", flag: "shutdown-timeout", env: "HEARTH_SHUTDOWN_TIMEOUT", placeholder: "DUR", default: "30s", help: "on SIGTERM, how long requests in flight may take to finish before they end with an error (\"30s\", \"2m\", seconds)", parse: nonNegativeDuration, format: (ms: number) => `${ms / 1000}s` },
 ];
 
 /** Flags win over environment variables, which win over defaults. */
@@ -145,10 +155,12 @@ function splitHostPort(raw: string): { host: string; port?: string } {
 }
 
 export function serveHelp(): string {
-  const rows = SERVE_OPTIONS.map((o) => {
-    const left = `  --${o.flag} ${o.placeholder}`;
+  const lefts = SERVE_OPTIONS.map((o) => `  --${o.flag} ${o.placeholder}`);
+  // Two spaces past the longest flag, so no flag runs into its text.
+  const width = Math.max(...lefts.map((left) => left.length)) + 2;
+  const rows = SERVE_OPTIONS.map((o, i) => {
     const env = o.ollamaEnv ? `${o.env} (or ${o.ollamaEnv})` : o.env;
-    return `${left.padEnd(24)}${o.help}\n${"".padEnd(24)}env ${env}, default ${o.default}`;
+    return `${lefts[i]!.padEnd(width)}${o.help}\n${"".padEnd(width)}env ${env}, default ${o.default}`;
   });
   return rows.join("\n");
 }

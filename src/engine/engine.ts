@@ -22,11 +22,12 @@ import { toChatHistory } from "./history.ts";
 import { measureLogprobs } from "./logprobs.ts";
 import type { LoadedModel } from "./loaded-model.ts";
 import type { HoldOptions, ModelPool, SequenceLease } from "./model-pool.ts";
+import { draftableTokens, followPrediction, type PredictionCounts } from "./prediction.ts";
 import { withPrefix } from "./prefix.ts";
 import { choiceSeed, toLlamaSampling } from "./sampling.ts";
 import { TextCompletions } from "./text-completion.ts";
 import { checkTokenIds } from "./token-ids.ts";
-import { InvalidRequestError, type EngineEvent, type EngineObserver, type FinishReason, type GenerationRequest } from "./types.ts";
+import { InvalidRequestError, type EngineEvent, type EngineObserver, type FinishReason, type GenerationRequest, type Usage } from "./types.ts";
 
 export interface StartedGeneration {
   model: ModelInfo;
@@ -52,6 +53,7 @@ interface ChoiceOutcome {
   reasoningTokens: number;
   /** the prompt's tokens and the generated ones */
   context: Token[];
+  prediction: PredictionCounts;
 }
 
 /**
@@ -136,21 +138,26 @@ export class Engine {
       let reasoningTokens = 0;
       let completionTokens = 0;
       let context: Token[] = [];
+      const predicted: PredictionCounts = { accepted: 0, rejected: 0 };
+      const prediction = draftableTokens(lease.loaded.model, request);
       // Without a seed node-llama-cpp seeds from the clock's second, which would make the n choices
       // (and requests within the same second) identical.
       const baseSeed = request.sampling.seed ?? randomInt(2 ** 31);
       for (let choice = 0; choice < request.n && !signal.aborted; choice++) {
-        const outcome = await this.generateChoice(lease, request, plan, choice, channel, signal, timing, baseSeed);
+        const outcome = await this.generateChoice(lease, request, plan, choice, channel, signal, timing, baseSeed, prediction);
         reasoningTokens += outcome.reasoningTokens;
         completionTokens += outcome.completionTokens;
         context = outcome.context;
+        predicted.accepted += outcome.prediction.accepted;
+        predicted.rejected += outcome.prediction.rejected;
         channel.push({ type: "finish", choice, finishReason: outcome.finishReason });
       }
-      const usage = {
+      const usage: Usage = {
         promptTokens: plan.promptTokens,
         completionTokens,
         reasoningTokens,
         cachedTokens,
+        ...(request.prediction !== undefined && { acceptedPredictionTokens: predicted.accepted, rejectedPredictionTokens: predicted.rejected }),
       };
       const timings = timingsSince(startedAt, timing.firstTokenAt, lease.loadNs);
       this.observer?.finished({ model: request.model, signal: request.signal, ...usage, timings });
@@ -167,9 +174,11 @@ export class Engine {
     signal: AbortSignal,
     timing: { firstTokenAt?: bigint },
     baseSeed: number,
+    prediction: Token[] | undefined,
   ): Promise<ChoiceOutcome> {
     const model = lease.loaded.model;
     const chat = new LlamaChat({ contextSequence: lease.sequence, chatWrapper: plan.wrapper });
+    const predicting = followPrediction(lease.sequence, prediction);
     const meterBefore = lease.sequence.tokenMeter.getState();
     const wantLogprobs = request.topLogprobs !== undefined;
     const generated: Token[] = [];
@@ -227,6 +236,7 @@ export class Engine {
           : { grammar: plan.grammar }),
       } as never);
 
+      // With a prediction this includes rejected drafts, which were evaluated as output (OpenAI counts them too).
       const completionTokens = TokenMeter.diff(lease.sequence.tokenMeter.getState(), meterBefore).usedOutputTokens;
       if (wantLogprobs && content.length > 0 && !signal.aborted) {
         const measured = await measureLogprobs(lease.sequence, model, generationStart, generated, request.topLogprobs!);
@@ -238,8 +248,10 @@ export class Engine {
         completionTokens,
         reasoningTokens,
         context: [...prompt, ...generated],
+        prediction: predicting.counts(),
       };
     } finally {
+      predicting.stop();
       chat.dispose({ disposeSequence: false });
     }
   }

@@ -3,6 +3,7 @@ import type { ModelInfo } from "../models/catalog.ts";
 import { keepSequencesInStep } from "./batch-sync.ts";
 import { LoadedModel, type EffectiveLoadOptions } from "./loaded-model.ts";
 import { asMemoryError, estimateMemory, type MemoryEstimate } from "./memory-estimate.ts";
+import { predictingSequence } from "./prediction.ts";
 import { CancelledError, InsufficientMemoryError, type LoadOptions } from "./types.ts";
 
 /** Ollama's default: a model nobody has used for five minutes is unloaded. */
@@ -280,7 +281,7 @@ export class ModelPool {
         .createContext({ contextSize, sequences: this.options.parallel, threads: options.threads, batchSize: options.batchSize, flashAttention: this.options.flashAttention })
         .catch(asMemoryError(info));
       if (this.options.parallel > 1) keepSequencesInStep(context);
-      const sequences = Array.from({ length: this.options.parallel }, () => context.getSequence());
+      const sequences = Array.from({ length: this.options.parallel }, () => predictingSequence(context));
       return new LoadedModel(info, model, context, sequences, options, this.options.maxQueue);
     } catch (err) {
       await model.dispose();

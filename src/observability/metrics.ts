@@ -5,6 +5,8 @@ import type { UsageReport } from "../engine/types.ts";
 export interface PoolGauges {
   queued(): number;
   running(): unknown[];
+  /** sequences leased to requests; absent for a pool that serves nothing (the OpenAPI writer's) */
+  busy?(): number;
 }
 
 /** An HTTP request once its response has been sent in full. */
@@ -20,8 +22,8 @@ const NS_PER_S = 1e9;
 
 /**
  * Hearth's Prometheus metrics. Token counters and the latency histograms are labelled by model;
- * HTTP counters by route pattern, never by raw path. Queue depth and loaded models are read from
- * the pool when scraped.
+ * HTTP counters by route pattern, never by raw path. Queue depth, busy sequences and loaded models
+ * are read from the pool when scraped.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -78,6 +80,14 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(pool.queued());
+      },
+    });
+    new Gauge({
+      name: "hearth_busy_sequences",
+      help: "Sequences generating for a request, over every loaded model (at most --parallel per model)",
+      registers: [this.registry],
+      collect() {
+        this.set(pool.busy?.() ?? 0);
       },
     });
     new Gauge({

@@ -3,6 +3,7 @@ import { openaiError, toOpenAIErrorResponse } from "../api/openai/errors.ts";
 import { ollamaError, toOllamaErrorResponse } from "../api/ollama/errors.ts";
 import { ollamaRoutes } from "../api/ollama/routes.ts";
 import { openaiRoutes } from "../api/openai/routes.ts";
+import { readJsonBody } from "../api/json-body.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Telemetry } from "../observability/telemetry.ts";
@@ -11,6 +12,12 @@ import { metricsRoute } from "./metrics-route.ts";
 import { ROUTE_CONFIG } from "./elysia-config.ts";
 import { RouteNotFoundError } from "../engine/types.ts";
 import { isBlobUpload, MAX_BODY_BYTES, oversizeBody } from "./body-limit.ts";
+
+/**
+ * What a blob upload's body parses to: nothing, since its route streams the bytes to disk itself.
+ * Any value returned from the parse hook ends Elysia's parsing, so the body is never read here.
+ */
+const STREAMED_BODY = Object.freeze({});
 
 function isOllamaPath(request: Request): boolean {
   return new URL(request.url).pathname.startsWith("/api/");
@@ -28,6 +35,9 @@ export function createApp(engine: Engine, observability: Observability) {
     // A body that fails to parse never reaches transform, so its route is noted when the error is.
     .onTransform({ as: "global" }, ({ request, route }) => telemetry.routed(request, route))
     .onError({ as: "global" }, ({ request, route }) => telemetry.routed(request, route))
+    // Every body is JSON, whatever its content type says (curl -d sends form-urlencoded); a failure
+    // is a ParseError that each API answers in its own shape.
+    .onParse({ as: "global" }, ({ request }) => (isBlobUpload(request) ? STREAMED_BODY : readJsonBody(request)))
     .onRequest(async ({ request }) => {
       if (isBlobUpload(request)) return;
       const length = await oversizeBody(request);

@@ -3,7 +3,7 @@ import { resolveServeOptions, serveHelp, SERVE_OPTIONS, UsageError } from "../..
 
 describe("serve options", () => {
   test("defaults apply when neither flag nor env is given; threads stay unset for the runtime to decide", () => {
-    expect(resolveServeOptions([], {})).toEqual({ host: "127.0.0.1", port: 11435, models: "./models", ctxSize: 4096, parallel: 4, gpu: "auto", maxQueue: 512, keepAliveMs: 300_000, maxLoadedModels: 3, memoryBudget: "auto", flashAttention: "auto" });
+    expect(resolveServeOptions([], {})).toEqual({ host: "127.0.0.1", port: 11435, models: "./models", ctxSize: 4096, parallel: 4, gpu: "auto", maxQueue: 512, keepAliveMs: 300_000, maxLoadedModels: 3, memoryBudget: "auto", flashAttention: "auto", shutdownTimeoutMs: 30_000 });
   });
 
   test("environment variables override defaults and flags override environment variables", () => {
@@ -11,7 +11,7 @@ describe("serve options", () => {
     const fromEnv = resolveServeOptions([], env);
     expect(fromEnv).toMatchObject({ port: 9000, host: "0.0.0.0", threads: 3, gpu: "vulkan" });
     const fromFlags = resolveServeOptions(["--port", "9100", "--threads", "1", "--gpu", "cpu", "--ctx-size", "2048", "--parallel", "2", "--models", "/m", "--max-queue", "0", "--keep-alive", "1h30m"], env);
-    expect(fromFlags).toEqual({ host: "0.0.0.0", port: 9100, threads: 1, gpu: "cpu", ctxSize: 2048, parallel: 2, models: "/m", maxQueue: 0, keepAliveMs: 5_400_000, maxLoadedModels: 3, memoryBudget: "auto", flashAttention: "auto" });
+    expect(fromFlags).toEqual({ host: "0.0.0.0", port: 9100, threads: 1, gpu: "cpu", ctxSize: 2048, parallel: 2, models: "/m", maxQueue: 0, keepAliveMs: 5_400_000, maxLoadedModels: 3, memoryBudget: "auto", flashAttention: "auto", shutdownTimeoutMs: 30_000 });
     expect(resolveServeOptions([], { HEARTH_KEEP_ALIVE: "-1" }).keepAliveMs).toBe(Infinity);
     expect(resolveServeOptions([], { HEARTH_KEEP_ALIVE: "30" }).keepAliveMs).toBe(30_000);
     expect(resolveServeOptions(["--flash-attention", "on"], {}).flashAttention).toBe("on");
@@ -42,11 +42,30 @@ describe("serve options", () => {
     expect(() => resolveServeOptions([], { HEARTH_FLASH_ATTENTION: "yes" })).toThrow(/HEARTH_FLASH_ATTENTION must be one of auto, on, off/);
   });
 
+  test("the shutdown timeout is a duration, not negative", () => {
+    expect(resolveServeOptions(["--shutdown-timeout", "2m"], {}).shutdownTimeoutMs).toBe(120_000);
+    expect(resolveServeOptions([], { HEARTH_SHUTDOWN_TIMEOUT: "0" }).shutdownTimeoutMs).toBe(0);
+    expect(resolveServeOptions([], { HEARTH_SHUTDOWN_TIMEOUT: "1.5" }).shutdownTimeoutMs).toBe(1_500);
+    expect(() => resolveServeOptions(["--shutdown-timeout=-1"], {})).toThrow(/--shutdown-timeout must not be negative/);
+    expect(() => resolveServeOptions([], { HEARTH_SHUTDOWN_TIMEOUT: "soon" })).toThrow(/HEARTH_SHUTDOWN_TIMEOUT must be a duration/);
+  });
+
   test("--help lists every option with its env var and default", () => {
     const help = serveHelp();
     for (const option of SERVE_OPTIONS) {
       expect(help).toContain(`--${option.flag}`);
       expect(help).toContain(`env ${option.env}${option.ollamaEnv ? ` (or ${option.ollamaEnv})` : ""}, default ${option.default}`);
+    }
+  });
+
+  test("--help starts every option's text in one column, at least two spaces past the longest flag", () => {
+    const lines = serveHelp().split("\n");
+    const column = lines[0]!.indexOf(SERVE_OPTIONS[0]!.help);
+    for (const [i, option] of SERVE_OPTIONS.entries()) {
+      const flagLine = lines[2 * i]!;
+      expect(flagLine.indexOf(option.help)).toBe(column);
+      expect(flagLine.slice(0, column)).toMatch(new RegExp(`^  --${option.flag} ${option.placeholder} {2,}$`));
+      expect(lines[2 * i + 1]!.indexOf("env ")).toBe(column);
     }
   });
 });

@@ -132,7 +132,7 @@ describe("the service command line", () => {
   });
 
   test("always names host, port and models; other options only when they differ from the defaults", () => {
-    const base = { host: "127.0.0.1", port: 11435, models: "/m", ctxSize: 4096, parallel: 4, gpu: "auto" as const, maxQueue: 512, keepAliveMs: 300_000, maxLoadedModels: 3, memoryBudget: "auto" as const, flashAttention: "auto" as const };
+    const base = { host: "127.0.0.1", port: 11435, models: "/m", ctxSize: 4096, parallel: 4, gpu: "auto" as const, maxQueue: 512, keepAliveMs: 300_000, maxLoadedModels: 3, memoryBudget: "auto" as const, flashAttention: "auto" as const, shutdownTimeoutMs: 30_000 };
     expect(serveArguments(base)).toEqual(["serve", "--host", "127.0.0.1", "--port", "11435", "--models", "/m"]);
     expect(serveArguments({ ...base, ctxSize: 8192, threads: 2, gpu: "cpu" })).toEqual([
       "serve", "--host", "127.0.0.1", "--port", "11435", "--models", "/m", "--ctx-size", "8192", "--threads", "2", "--gpu", "cpu",
@@ -140,6 +140,7 @@ describe("the service command line", () => {
     // Durations go back out in a form that parses to the same value.
     expect(serveArguments({ ...base, keepAliveMs: 90_000 })).toContain("90s");
     expect(serveArguments({ ...base, keepAliveMs: Infinity })).toEqual([...serveArguments(base), "--keep-alive", "-1"]);
+    expect(serveArguments({ ...base, shutdownTimeoutMs: 90_000 })).toEqual([...serveArguments(base), "--shutdown-timeout", "90s"]);
     expect(serveArguments({ ...base, memoryBudget: 8 * 2 ** 30 })).toEqual([...serveArguments(base), "--memory-budget", String(8 * 2 ** 30)]);
   });
 });

@@ -11,8 +11,8 @@ export interface TestServer {
   pid: number;
   output: () => string;
   stop(): Promise<void>;
-  /** ends the process with this signal (SIGKILL: no chance to clean up) and waits for it */
-  kill(signal: NodeJS.Signals): Promise<void>;
+  /** ends the process with this signal (SIGKILL: no chance to clean up) and waits for it; resolves with its exit code */
+  kill(signal: NodeJS.Signals): Promise<number>;
 }
 
 /** Starts `hearth serve` as a child process on a free port and waits for its listening line. */
@@ -52,7 +52,7 @@ export async function startServer(options: {
         },
         async kill(signal) {
           proc.kill(signal);
-          await proc.exited;
+          return proc.exited;
         },
       };
     }

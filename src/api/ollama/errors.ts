@@ -2,6 +2,7 @@ import { t } from "elysia";
 import { ModelNotFoundError } from "../../models/catalog.ts";
 import { CancelledError, InsufficientMemoryError, InvalidRequestError, RouteNotFoundError, ServerBusyError } from "../../engine/types.ts";
 import { RegistryError } from "../../registry/client.ts";
+import { bodyParseMessage } from "../json-body.ts";
 import { isRequestValidation, validationDetail } from "../validation.ts";
 
 /** Ollama's error body is a bare message: {"error": "..."}. */
@@ -14,7 +15,7 @@ export function ollamaError(status: number, message: string, headers?: HeadersIn
 /** Every failure the Ollama routes can meet, with Ollama's status codes and wording. */
 export function toOllamaErrorResponse(code: string | number, error: unknown): Response {
   if (isRequestValidation(code, error)) return ollamaError(400, validationDetail(error).message);
-  if (code === "PARSE") return ollamaError(400, "invalid JSON in request body");
+  if (code === "PARSE") return ollamaError(400, bodyParseMessage(error) ?? "invalid JSON in request body");
   if (error instanceof ModelNotFoundError) return ollamaError(404, `model "${error.model}" not found, try pulling it first`);
   if (error instanceof RouteNotFoundError) return ollamaError(404, "404 page not found");
   if (error instanceof InvalidRequestError) return ollamaError(400, error.message);

@@ -174,6 +174,8 @@ export function completionsRoutes(engine: Engine) {
         return collectTextCompletion(started, textRequest);
       },
       {
+        // The app reads every body as JSON whatever its content type; "json" says so in the OpenAPI document.
+        parse: "json",
         body: CompletionRequest,
         response: { 200: Completion, 400: OpenAIError, 404: OpenAIError, 503: OpenAIError, 507: OpenAIError },
         detail: {

@@ -79,6 +79,8 @@ export function embeddingsRoutes(engine: Engine) {
         return toEmbeddingList(result, body);
       },
       {
+        // The app reads every body as JSON whatever its content type; "json" says so in the OpenAPI document.
+        parse: "json",
         body: EmbeddingRequest,
         response: { 200: EmbeddingList, 400: OpenAIError, 404: OpenAIError, 507: OpenAIError },
         detail: {

@@ -1,5 +1,6 @@
 import { ModelNotFoundError } from "../../models/catalog.ts";
 import { CancelledError, InsufficientMemoryError, InvalidRequestError, RouteNotFoundError, ServerBusyError } from "../../engine/types.ts";
+import { bodyParseMessage } from "../json-body.ts";
 import { isRequestValidation, validationDetail } from "../validation.ts";
 
 export interface OpenAIErrorBody {
@@ -18,7 +19,7 @@ export function toOpenAIErrorResponse(code: string | number, error: unknown): Re
     const detail = validationDetail(error);
     return openaiError(400, detail.message, detail.param, "invalid_value");
   }
-  if (code === "PARSE") return openaiError(400, "The request body is not valid JSON.", null, "invalid_json");
+  if (code === "PARSE") return openaiError(400, bodyParseMessage(error) ?? "The request body is not valid JSON.", null, "invalid_json");
   if (error instanceof ModelNotFoundError) return openaiError(404, `The model '${error.model}' does not exist.`, "model", "model_not_found");
   if (error instanceof RouteNotFoundError) return openaiError(404, "Unknown request URL. Please check the URL and method.", null, "unknown_url");
   if (error instanceof InvalidRequestError) return openaiError(400, error.message, error.param ?? null, error.code ?? null);

@@ -4,6 +4,7 @@ import type { ModelInfo } from "../../models/catalog.ts";
 import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
 import { completionsRoutes } from "./completions.ts";
 import { embeddingsRoutes } from "./embeddings.ts";
+import { callStyleOf } from "./legacy-functions.ts";
 import { toOpenAIErrorResponse } from "./errors.ts";
 import { ChatCompletion, ChatCompletionRequest, Model, ModelList, OpenAIError, type ChatCompletionRequestT, type ModelT } from "./schemas.ts";
 import { collectCompletion, streamChunks, toGenerationRequest } from "./translate.ts";
@@ -23,11 +24,14 @@ function modelObject(m: ModelInfo): ModelT {
 export function openaiRoutes(engine: Engine) {
   const chat = async ({ body, request }: { body: ChatCompletionRequestT; request: Request }) => {
     const { events } = await engine.start(toGenerationRequest(body, request.signal));
+    const calls = callStyleOf(body);
     // Elysia types a handler by its JSON response schema; a stream is a raw Response instead.
-    if (body.stream) return sseResponse(streamChunks(events, body.model, body.stream_options?.include_usage === true)) as never;
-    return collectCompletion(events, body.model);
+    if (body.stream) return sseResponse(streamChunks(events, body.model, body.stream_options?.include_usage === true, calls)) as never;
+    return collectCompletion(events, body.model, calls);
   };
   const chatSchema = {
+    // The app reads every body as JSON whatever its content type; "json" says so in the OpenAPI document.
+    parse: "json" as const,
     body: ChatCompletionRequest,
     response: { 200: ChatCompletion, 400: OpenAIError, 404: OpenAIError, 503: OpenAIError, 507: OpenAIError },
   };

@@ -26,10 +26,12 @@ const Content = t.Union([t.String(), t.Array(ContentPart)], {
   description: "A string, or content parts (`text`; `image_url` and `video_url` need a vision model)",
 });
 
+const FunctionCallT = t.Object({ name: t.String(), arguments: t.String({ description: "JSON-encoded arguments" }) });
+
 const ToolCallT = t.Object({
   id: t.String(),
   type: t.Literal("function"),
-  function: t.Object({ name: t.String(), arguments: t.String({ description: "JSON-encoded arguments" }) }),
+  function: FunctionCallT,
 });
 
 const Message = t.Union([
@@ -42,19 +44,25 @@ const Message = t.Union([
     reasoning: t.Optional(t.Nullable(t.String())),
     name: t.Optional(t.String()),
     tool_calls: t.Optional(t.Array(ToolCallT)),
+    function_call: t.Optional(t.Nullable(FunctionCallT, { description: "Deprecated: a call made with `functions`" })),
   }),
   t.Object({ role: t.Literal("tool"), content: Content, tool_call_id: t.String() }),
+  t.Object(
+    { role: t.Literal("function"), content: t.Nullable(t.String()), name: t.String({ description: "The function whose result this is" }) },
+    { description: "Deprecated: the result of a call made with `functions`" },
+  ),
 ]);
 export type ChatMessage = Static<typeof Message>;
 
+const FunctionDefinition = {
+  name: t.String({ pattern: "^[a-zA-Z0-9_-]{1,64}$" }),
+  description: t.Optional(t.String()),
+  parameters: t.Optional(t.Record(t.String(), t.Unknown(), { description: "JSON schema of the arguments object" })),
+};
+
 const Tool = t.Object({
   type: t.Literal("function"),
-  function: t.Object({
-    name: t.String({ pattern: "^[a-zA-Z0-9_-]{1,64}$" }),
-    description: t.Optional(t.String()),
-    parameters: t.Optional(t.Record(t.String(), t.Unknown(), { description: "JSON schema of the arguments object" })),
-    strict: t.Optional(t.Nullable(t.Boolean())),
-  }),
+  function: t.Object({ ...FunctionDefinition, strict: t.Optional(t.Nullable(t.Boolean())) }),
 });
 
 const ResponseFormat = t.Union([
@@ -103,6 +111,30 @@ export const ChatCompletionRequest = t.Object(
       ),
     ),
     parallel_tool_calls: t.Optional(t.Nullable(t.Boolean({ description: "false ⇒ at most one call" }))),
+    functions: t.Optional(
+      t.Nullable(
+        t.Array(t.Object(FunctionDefinition), {
+          minItems: 1,
+          maxItems: 128,
+          description: "Deprecated form of `tools` (not together with it): the call comes back as `message.function_call`, with finish_reason `function_call`",
+        }),
+      ),
+    ),
+    function_call: t.Optional(
+      t.Nullable(
+        t.Union([t.Literal("none"), t.Literal("auto"), t.Object({ name: t.String() })], {
+          description: "Deprecated form of `tool_choice`, for `functions`: none | auto (the default) | {name}",
+        }),
+      ),
+    ),
+    prediction: t.Optional(
+      t.Nullable(
+        t.Object(
+          { type: t.Literal("content"), content: t.Union([t.String(), t.Array(TextPart)]) },
+          { description: "Predicted output: text the answer is expected to largely repeat (a file being edited), drafted from to speed up decoding; the answer is the same without it" },
+        ),
+      ),
+    ),
     n: t.Optional(t.Nullable(t.Integer({ minimum: 1, maximum: 8, description: "Number of choices; each uses its own seed (seed + index)" }))),
     logprobs: t.Optional(t.Nullable(t.Boolean())),
     top_logprobs: t.Optional(t.Nullable(t.Integer({ minimum: 0, maximum: 20, description: "Needs logprobs: true" }))),
@@ -134,10 +166,14 @@ const Usage = t.Object({
   completion_tokens: t.Integer(),
   total_tokens: t.Integer(),
   prompt_tokens_details: t.Object({ cached_tokens: t.Integer() }),
-  completion_tokens_details: t.Object({ reasoning_tokens: t.Integer() }),
+  completion_tokens_details: t.Object({
+    reasoning_tokens: t.Integer(),
+    accepted_prediction_tokens: t.Integer({ description: "Tokens of `prediction` the answer confirmed" }),
+    rejected_prediction_tokens: t.Integer({ description: "Tokens of `prediction` drafted and rejected" }),
+  }),
 });
 
-const FinishReason = t.Union([t.Literal("stop"), t.Literal("length"), t.Literal("tool_calls")]);
+const FinishReason = t.Union([t.Literal("stop"), t.Literal("length"), t.Literal("tool_calls"), t.Literal("function_call")]);
 
 const TopLogprob = t.Object({ token: t.String(), logprob: t.Number(), bytes: t.Nullable(t.Array(t.Integer())) });
 const TokenLogprobs = t.Nullable(t.Array(t.Composite([TopLogprob, t.Object({ top_logprobs: t.Array(TopLogprob) })])));
@@ -160,6 +196,7 @@ export const ChatCompletion = t.Object({
         reasoning_content: t.Optional(t.String()),
         reasoning: t.Optional(t.String()),
         tool_calls: t.Optional(t.Array(ToolCallT)),
+        function_call: t.Optional(FunctionCallT),
       }),
       logprobs: Logprobs,
       finish_reason: FinishReason,
@@ -194,6 +231,7 @@ export const ChatCompletionChunk = t.Object(
               }),
             ),
           ),
+          function_call: t.Optional(t.Object({ name: t.Optional(t.String()), arguments: t.String() })),
         }),
         logprobs: t.Optional(Logprobs),
         finish_reason: t.Nullable(FinishReason),

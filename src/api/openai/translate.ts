@@ -2,12 +2,15 @@ import {
   InvalidRequestError,
   type EngineEvent,
   type EngineMessage,
+  type FinishReason,
   type GenerationRequest,
   type ResponseFormat,
   type TokenLogprob,
+  type ToolCall,
   type ToolChoice,
   type Usage,
 } from "../../engine/types.ts";
+import { functionsAsTools, type CallStyle } from "./legacy-functions.ts";
 import type { ChatCompletionChunkT, ChatCompletionRequestT, ChatCompletionT, ChatMessage, LogprobsT } from "./schemas.ts";
 
 const REASONING_ON = new Set(["medium", "high", "on"]);
@@ -48,19 +51,31 @@ export function toGenerationRequest(body: ChatCompletionRequestT, signal?: Abort
     },
     maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
     stop: body.stop == null ? [] : typeof body.stop === "string" ? [body.stop] : body.stop,
-    tools: (body.tools ?? []).map((tool) => ({
-      name: tool.function.name,
-      description: tool.function.description,
-      parameters: tool.function.parameters,
-    })),
-    toolChoice: toToolChoice(body.tool_choice),
-    parallelToolCalls: body.parallel_tool_calls ?? true,
+    ...callingOf(body),
     responseFormat: body.guided_choice ? { type: "choice", choices: body.guided_choice } : toResponseFormat(body.response_format),
     reasoning: reasoningSwitch(body),
     n: body.n ?? 1,
     topLogprobs: body.logprobs ? (body.top_logprobs ?? 0) : undefined,
+    prediction: predictionOf(body.prediction),
     signal,
   };
+}
+
+function callingOf(body: ChatCompletionRequestT): Pick<GenerationRequest, "tools" | "toolChoice" | "parallelToolCalls"> {
+  const legacy = functionsAsTools(body);
+  if (legacy) return legacy;
+  return {
+    tools: (body.tools ?? []).map((tool) => ({ name: tool.function.name, description: tool.function.description, parameters: tool.function.parameters })),
+    toolChoice: toToolChoice(body.tool_choice),
+    parallelToolCalls: body.parallel_tool_calls ?? true,
+  };
+}
+
+/** Parts are pieces of one text (a file being edited), so they are joined as they are. An empty prediction drafts nothing. */
+function predictionOf(prediction: ChatCompletionRequestT["prediction"]): string | undefined {
+  if (!prediction) return undefined;
+  const text = typeof prediction.content === "string" ? prediction.content : prediction.content.map((part) => part.text).join("");
+  return text || undefined;
 }
 
 function toToolChoice(choice: ChatCompletionRequestT["tool_choice"]): ToolChoice {
@@ -83,18 +98,29 @@ function toEngineMessage(message: ChatMessage, index: number): EngineMessage {
       return { role: "user", content: textOf(message.content, index) };
     case "tool":
       return { role: "tool", content: textOf(message.content, index), toolCallId: message.tool_call_id };
+    // A function result names its function instead of a call id; the engine pairs it by that name.
+    case "function":
+      return { role: "tool", content: message.content ?? "", name: message.name };
     case "assistant":
       return {
         role: "assistant",
         content: message.content == null ? "" : textOf(message.content, index),
         reasoning: message.reasoning_content ?? message.reasoning ?? undefined,
-        toolCalls: message.tool_calls?.map((call, j) => ({
-          id: call.id,
-          name: call.function.name,
-          arguments: parseArguments(call.function.arguments, `messages[${index}].tool_calls[${j}].function.arguments`),
-        })),
+        toolCalls: assistantCalls(message, index),
       };
   }
+}
+
+function assistantCalls(message: Extract<ChatMessage, { role: "assistant" }>, index: number): ToolCall[] | undefined {
+  const calls = message.tool_calls?.map((call, j) => ({
+    id: call.id,
+    name: call.function.name,
+    arguments: parseArguments(call.function.arguments, `messages[${index}].tool_calls[${j}].function.arguments`),
+  }));
+  if (!message.function_call) return calls;
+  const { name, arguments: raw } = message.function_call;
+  // Legacy calls had no id; the function message answering it is paired by name.
+  return [...(calls ?? []), { id: "", name, arguments: parseArguments(raw, `messages[${index}].function_call.arguments`) }];
 }
 
 /**
@@ -135,12 +161,20 @@ export function usageOf(usage: Usage): ChatCompletionT["usage"] {
     completion_tokens: usage.completionTokens,
     total_tokens: usage.promptTokens + usage.completionTokens,
     prompt_tokens_details: { cached_tokens: usage.cachedTokens },
-    completion_tokens_details: { reasoning_tokens: usage.reasoningTokens },
+    // OpenAI reports them as 0 when no prediction was given.
+    completion_tokens_details: {
+      reasoning_tokens: usage.reasoningTokens,
+      accepted_prediction_tokens: usage.acceptedPredictionTokens ?? 0,
+      rejected_prediction_tokens: usage.rejectedPredictionTokens ?? 0,
+    },
   };
 }
 
-function wireFinishReason(reason: string): "stop" | "length" | "tool_calls" {
-  return reason === "length" || reason === "tool_calls" ? reason : "stop";
+type WireFinishReason = ChatCompletionT["choices"][number]["finish_reason"];
+
+function wireFinishReason(reason: FinishReason, calls: CallStyle): WireFinishReason {
+  if (reason === "tool_calls") return calls === "functions" ? "function_call" : "tool_calls";
+  return reason === "length" ? "length" : "stop";
 }
 
 export function logprobsOf(tokens: TokenLogprob[] | undefined): LogprobsT {
@@ -153,7 +187,8 @@ export function logprobsOf(tokens: TokenLogprob[] | undefined): LogprobsT {
 
 type Choice = ChatCompletionT["choices"][number];
 
-export async function collectCompletion(events: AsyncIterable<EngineEvent>, model: string): Promise<ChatCompletionT> {
+/** `calls`: how the request offered its functions, and so how a call is answered. */
+export async function collectCompletion(events: AsyncIterable<EngineEvent>, model: string, calls: CallStyle = "tools"): Promise<ChatCompletionT> {
   const choices: Choice[] = [];
   const choiceAt = (index: number): Choice =>
     (choices[index] ??= { index, message: { role: "assistant", content: "", refusal: null }, logprobs: null, finish_reason: "stop" });
@@ -165,7 +200,7 @@ export async function collectCompletion(events: AsyncIterable<EngineEvent>, mode
         created: Math.floor(Date.now() / 1000),
         model,
         system_fingerprint: SYSTEM_FINGERPRINT,
-        choices: choices.map((c) => (c.message.tool_calls && c.message.content === "" ? { ...c, message: { ...c.message, content: null } } : c)),
+        choices: choices.map((c) => ((c.message.tool_calls || c.message.function_call) && c.message.content === "" ? { ...c, message: { ...c.message, content: null } } : c)),
         usage: usageOf(event.usage),
       };
     }
@@ -180,11 +215,14 @@ export async function collectCompletion(events: AsyncIterable<EngineEvent>, mode
         message.reasoning_content = (message.reasoning_content ?? "") + event.text;
         message.reasoning = message.reasoning_content;
         break;
-      case "tool_call":
-        (message.tool_calls ??= []).push({ id: event.call.id, type: "function", function: { name: event.call.name, arguments: JSON.stringify(event.call.arguments) } });
+      case "tool_call": {
+        const call = { name: event.call.name, arguments: JSON.stringify(event.call.arguments) };
+        if (calls === "functions") message.function_call = call;
+        else (message.tool_calls ??= []).push({ id: event.call.id, type: "function", function: call });
         break;
+      }
       case "finish":
-        choice.finish_reason = wireFinishReason(event.finishReason);
+        choice.finish_reason = wireFinishReason(event.finishReason, calls);
         break;
     }
   }
@@ -196,6 +234,7 @@ export async function* streamChunks(
   events: AsyncIterable<EngineEvent>,
   model: string,
   includeUsage: boolean,
+  calls: CallStyle = "tools",
 ): AsyncGenerator<ChatCompletionChunkT> {
   const base = { id: completionId(), object: "chat.completion.chunk" as const, created: Math.floor(Date.now() / 1000), model, system_fingerprint: SYSTEM_FINGERPRINT };
   type Delta = ChatCompletionChunkT["choices"][number]["delta"];
@@ -227,15 +266,22 @@ export async function* streamChunks(
         yield chunk(event.choice, { reasoning_content: event.text, reasoning: event.text });
         break;
       case "tool_call": {
+        const args = JSON.stringify(event.call.arguments);
+        // OpenAI's legacy order: the name first, then the arguments in pieces (here one).
+        if (calls === "functions") {
+          yield chunk(event.choice, { function_call: { name: event.call.name, arguments: "" } });
+          yield chunk(event.choice, { function_call: { arguments: args } });
+          break;
+        }
         const index = toolIndex.get(event.choice) ?? 0;
         toolIndex.set(event.choice, index + 1);
         yield chunk(event.choice, {
-          tool_calls: [{ index, id: event.call.id, type: "function", function: { name: event.call.name, arguments: JSON.stringify(event.call.arguments) } }],
+          tool_calls: [{ index, id: event.call.id, type: "function", function: { name: event.call.name, arguments: args } }],
         });
         break;
       }
       case "finish":
-        yield chunk(event.choice, {}, { finish: wireFinishReason(event.finishReason) });
+        yield chunk(event.choice, {}, { finish: wireFinishReason(event.finishReason, calls) });
         break;
     }
   }

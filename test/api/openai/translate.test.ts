@@ -128,7 +128,7 @@ describe("response rendering", () => {
     expect(completion.id).toMatch(/^chatcmpl-/);
     expect(completion.choices[0]!.message).toEqual({ role: "assistant", content: "Hi!", refusal: null, reasoning_content: "hmm", reasoning: "hmm" });
     expect(completion.choices[0]!.logprobs).toBeNull();
-    expect(completion.usage).toEqual({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 2 } });
+    expect(completion.usage).toEqual({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 2, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 } });
   });
 
   test("tool calls: content null, arguments JSON-encoded, finish_reason tool_calls", async () => {
@@ -155,5 +155,78 @@ describe("response rendering", () => {
     for await (const c of streamChunks(events(input), "m", false)) withoutUsage.push(c);
     expect(withoutUsage).toHaveLength(4);
     expect(withoutUsage.every((c) => !("usage" in c))).toBe(true);
+  });
+});
+
+describe("legacy function calling", () => {
+  const weather = { name: "w", description: "weather", parameters: { type: "object" } };
+  const called: EngineEvent[] = [{ type: "tool_call", choice: 0, call: { id: "call_x", name: "w", arguments: { city: "Oslo" } } }, { type: "finish", choice: 0, finishReason: "tool_calls" }, done];
+
+  test("functions become tools with one call at most; function_call becomes the tool choice", () => {
+    const req = toGenerationRequest({ ...base, functions: [weather], parallel_tool_calls: true });
+    expect(req.tools).toEqual([weather]);
+    expect(req.toolChoice).toBe("auto");
+    expect(req.parallelToolCalls).toBe(false);
+    expect(toGenerationRequest({ ...base, functions: [weather], function_call: { name: "w" } }).toolChoice).toEqual({ name: "w" });
+    expect(toGenerationRequest({ ...base, functions: [weather], function_call: "none" }).toolChoice).toBe("none");
+  });
+
+  test("mixing with tools, or function_call without functions, is refused naming the field", () => {
+    const paramOf = (body: ChatCompletionRequestT) => {
+      try {
+        toGenerationRequest(body);
+      } catch (err) {
+        return (err as InvalidRequestError).param;
+      }
+    };
+    expect(paramOf({ ...base, functions: [weather], tools: [{ type: "function", function: weather }] })).toBe("functions");
+    expect(paramOf({ ...base, functions: [weather], tool_choice: "auto" })).toBe("tool_choice");
+    expect(paramOf({ ...base, functions: [weather], function_call: { name: "other" } })).toBe("function_call.name");
+    expect(paramOf({ ...base, function_call: "auto" })).toBe("function_call");
+  });
+
+  test("an assistant function_call is a tool call without id; a function message a tool result paired by name", () => {
+    const req = toGenerationRequest({
+      ...base,
+      messages: [
+        { role: "user", content: "weather?" },
+        { role: "assistant", content: null, function_call: { name: "w", arguments: '{"city":"Oslo"}' } },
+        { role: "function", name: "w", content: null },
+      ],
+    });
+    expect(req.messages[1]).toEqual({ role: "assistant", content: "", reasoning: undefined, toolCalls: [{ id: "", name: "w", arguments: { city: "Oslo" } }] });
+    expect(req.messages[2]).toEqual({ role: "tool", content: "", name: "w" });
+  });
+
+  test("a call is answered as message.function_call with finish_reason function_call", async () => {
+    const completion = await collectCompletion(events(called), "m", "functions");
+    expect(completion.choices[0]!.message).toEqual({ role: "assistant", content: null, refusal: null, function_call: { name: "w", arguments: '{"city":"Oslo"}' } });
+    expect(completion.choices[0]!.finish_reason).toBe("function_call");
+  });
+
+  test("streamed: the name, then the arguments, then finish_reason function_call", async () => {
+    const chunks = [];
+    for await (const c of streamChunks(events(called), "m", false, "functions")) chunks.push(c);
+    expect(chunks.map((c) => [c.choices[0]!.delta, c.choices[0]!.finish_reason])).toEqual([
+      [{ role: "assistant", content: "" }, null],
+      [{ function_call: { name: "w", arguments: "" } }, null],
+      [{ function_call: { arguments: '{"city":"Oslo"}' } }, null],
+      [{}, "function_call"],
+    ]);
+  });
+});
+
+describe("predicted outputs", () => {
+  test("the prediction's text reaches the engine; parts are joined as they are; an empty one is none", () => {
+    expect(toGenerationRequest({ ...base, prediction: { type: "content", content: "abc" } }).prediction).toBe("abc");
+    expect(toGenerationRequest({ ...base, prediction: { type: "content", content: [{ type: "text", text: "a\n" }, { type: "text", text: "b" }] } }).prediction).toBe("a\nb");
+    expect(toGenerationRequest({ ...base, prediction: { type: "content", content: "" } }).prediction).toBeUndefined();
+    expect(toGenerationRequest(base).prediction).toBeUndefined();
+  });
+
+  test("usage reports the engine's prediction tokens", async () => {
+    const usage = { promptTokens: 10, completionTokens: 5, reasoningTokens: 2, cachedTokens: 4, acceptedPredictionTokens: 3, rejectedPredictionTokens: 1 };
+    const completion = await collectCompletion(events([finish, { type: "done", usage, timings: { loadNs: 0, promptEvalNs: 1, evalNs: 1, totalNs: 2 }, context: [] }]), "m");
+    expect(completion.usage.completion_tokens_details).toEqual({ reasoning_tokens: 2, accepted_prediction_tokens: 3, rejected_prediction_tokens: 1 });
   });
 });

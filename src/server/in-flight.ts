@@ -1,0 +1,131 @@
+const MESSAGE = "The server is shutting down; the request was stopped before it finished.";
+const SSE = /^text\/event-stream/;
+const NDJSON = /^application\/x-ndjson/;
+
+/** A request being answered: `cut` ends it at once with an error in its API's shape. */
+interface Answer {
+  cut(): void;
+}
+
+/**
+ * The requests being answered, so that a shutdown can wait for them and, once its time is up,
+ * end the rest with an error in their API's shape rather than a dropped connection: a 503 for an
+ * answer not begun yet, a final error event (OpenAI's SSE) or line (Ollama's NDJSON) for a stream
+ * under way, as when generation fails mid-stream.
+ */
+export class InFlight {
+  private answers = new Set<Answer>();
+
+  get size(): number {
+    return this.answers.size;
+  }
+
+  /**
+   * The handler sees each request with a signal of its own, which follows the client's and is
+   * also aborted by a cut: that is how the engine hears to stop generating.
+   */
+  wrap(handle: (request: Request) => Response | Promise<Response>): (request: Request) => Promise<Response> {
+    return async (request) => {
+      const ollama = new URL(request.url).pathname.startsWith("/api/");
+      const abort = new AbortController();
+      const clientGone = () => abort.abort();
+      request.signal.addEventListener("abort", clientGone, { once: true });
+      if (request.signal.aborted) abort.abort();
+      let cutBeforeAnswer!: () => void;
+      const cut = new Promise<undefined>((resolve) => (cutBeforeAnswer = () => resolve(undefined)));
+      const pending: Answer = {
+        cut: () => {
+          abort.abort();
+          cutBeforeAnswer();
+        },
+      };
+      this.answers.add(pending);
+      const answer = (async () => handle(new Request(request, { signal: abort.signal })))();
+      let response: Response | undefined;
+      try {
+        response = await Promise.race([answer, cut]);
+      } finally {
+        this.answers.delete(pending);
+      }
+      if (!response) return shutdownResponse(ollama);
+      const content = response.headers.get("content-type") ?? "";
+      const last = SSE.test(content) ? `data: ${JSON.stringify(errorBody(ollama))}\n\n` : NDJSON.test(content) ? `${JSON.stringify(errorBody(ollama))}\n` : undefined;
+      if (!response.body || last === undefined) return response;
+      return new Response(this.cuttable(response.body, new TextEncoder().encode(last), abort), response);
+    };
+  }
+
+  /** Ends every request still in flight; returns how many there were. */
+  cutAll(): number {
+    const cut = [...this.answers];
+    for (const answer of cut) answer.cut();
+    return cut.length;
+  }
+
+  /**
+   * The stream's own chunks (whole events or lines) until it ends, or until cut: then `last` and
+   * the end, while the generation, aborted, winds down and what it still writes is dropped.
+   */
+  private cuttable(body: ReadableStream<Uint8Array>, last: Uint8Array, abort: AbortController): ReadableStream<Uint8Array> {
+    const reader = body.getReader();
+    let ended = false;
+    let answer!: Answer;
+    const end = () => {
+      ended = true;
+      this.answers.delete(answer);
+    };
+    return new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        answer = {
+          cut: () => {
+            if (ended) return;
+            end();
+            controller.enqueue(last);
+            controller.close();
+            abort.abort();
+            void drain(reader);
+          },
+        };
+        this.answers.add(answer);
+      },
+      pull: async (controller) => {
+        if (ended) return;
+        try {
+          const { value, done } = await reader.read();
+          if (ended) return;
+          if (done) {
+            end();
+            controller.close();
+          } else controller.enqueue(value);
+        } catch (err) {
+          if (ended) return;
+          end();
+          controller.error(err);
+        }
+      },
+      cancel: async (reason) => {
+        end();
+        await reader.cancel(reason);
+      },
+    });
+  }
+
+}
+
+/** Reads to the end, dropping what comes. */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  try {
+    while (!(await reader.read()).done);
+  } catch {
+    // A stream failing after the cut has nobody left to tell.
+  }
+}
+
+function shutdownResponse(ollama: boolean): Response {
+  return Response.json(errorBody(ollama), { status: 503, headers: { connection: "close" } });
+}
+
+/** Each API's error shape, as its routes answer errors. */
+function errorBody(ollama: boolean): unknown {
+  return ollama ? { error: MESSAGE } : { error: { message: MESSAGE, type: "server_error", param: null, code: "server_shutting_down" } };
+}
