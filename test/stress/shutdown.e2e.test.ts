@@ -41,12 +41,14 @@ function streams(url: string, maxTokens: number) {
 test("streams in flight at SIGTERM run to their normal end, no new connection is accepted, and the server exits 0", async () => {
   server = await startServer({ models: await modelsFolder(["endless", "text"]), args: ["--parallel", "4", "--shutdown-timeout", "60s"] });
   const url = server.url;
-  // Long enough to be mid-stream when the signal lands, short enough for a slow machine.
-  const [sse, chat, generate] = await streams(url, 24);
+  // Long enough to be mid-stream when the signal lands (the log says so below), short enough for a slow machine.
+  const [sse, chat, generate] = await streams(url, 64);
   const plain = fetch(`${url}/api/chat`, { method: "POST", body: JSON.stringify({ model: "text", messages: prompt, stream: false }) });
+  // Time for it to arrive: a request still connecting when the signal lands would be refused.
+  await Bun.sleep(300);
   const exited = server.kill("SIGTERM");
   await Bun.sleep(500);
-  expect(fetch(`${url}/health`)).rejects.toThrow();
+  await expect(fetch(`${url}/health`)).rejects.toThrow();
   expect(streamProblem(sse.first + (await sse.rest), "sse")).toBeUndefined();
   expect(streamProblem(chat.first + (await chat.rest), "ndjson")).toBeUndefined();
   expect(streamProblem(generate.first + (await generate.rest), "ndjson")).toBeUndefined();
@@ -54,6 +56,7 @@ test("streams in flight at SIGTERM run to their normal end, no new connection is
   expect(answer.status).toBe(200);
   expect((await answer.json()).done).toBe(true);
   expect(await exited).toBe(0);
+  expect(server.output()).toMatch(/shutting down; waiting up to 60 s for [34] request\(s\) in flight/);
   expect(server.output()).not.toContain("shutdown timeout");
 });
 
