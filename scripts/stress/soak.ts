@@ -58,10 +58,12 @@ export interface SoakOptions {
   pid: number;
   requests: number;
   concurrency: number;
-  /** the baseline is the server's resident memory over the requests up to this one; the end's, over as many last requests */
+  /** the baseline is read over the `window` requests after this many */
   baselineAfter: number;
-  /** how many requests each of the two readings spans */
+  /** how many requests the baseline and the end reading each span */
   window: number;
+  /** the trend has a reading per this many requests */
+  trendEvery: number;
   models: { chat: string; embed: string };
 }
 
@@ -71,11 +73,11 @@ export interface SoakReport {
   statuses: Record<string, Record<number, number>>;
   /** answers that were not what the request expected */
   failures: Array<{ name: string; status?: number; detail: string }>;
-  /** lowest resident size while requests baselineAfter - window to baselineAfter ran */
+  /** lowest resident size while requests baselineAfter to baselineAfter + window ran */
   rssBaselineBytes: number;
   /** lowest resident size while the last `window` requests ran */
   rssEndBytes: number;
-  /** lowest resident size per `window` requests: [requests done at the window's end, bytes] */
+  /** lowest resident size per `trendEvery` requests: [requests done at the span's end, bytes] */
   rssTrend: Array<[number, number]>;
   seconds: number;
 }
@@ -95,8 +97,8 @@ async function rssBytes(pid: number): Promise<number> {
  * Runs the requests round-robin over the catalog, `concurrency` at a time, reading the server's
  * resident size every SAMPLE_MS. Under load that size swings by a tenth and more with the
  * garbage collector's timing (and stays wherever it was when traffic stops: an idle server does
- * not collect), so a single reading says little; the lowest over a window of requests is what
- * the server holds once its garbage is gone, and a leak raises it.
+ * not collect), so a single reading says little; the lowest over a window of many requests is
+ * what the server holds with its garbage gone, and a leak raises it.
  */
 export async function soak(options: SoakOptions, progress?: (done: number, rss: number) => void): Promise<SoakReport> {
   const catalog = soakRequests(options.models);
@@ -122,11 +124,11 @@ export async function soak(options: SoakOptions, progress?: (done: number, rss: 
       if (result.status !== undefined) byStatus[result.status] = (byStatus[result.status] ?? 0) + 1;
       if (result.problem) report.failures.push({ name: request.name, status: result.status, detail: result.problem });
       const count = ++done;
-      // Every window gets a reading of its own, however fast its requests went by.
-      if (count % options.window === 0 || count === options.baselineAfter) readings.push([count, await rssBytes(options.pid)]);
-      if (progress && count - reported >= options.window) {
+      // Every span gets a reading of its own, however fast its requests went by.
+      if (count % options.trendEvery === 0 || count === options.baselineAfter + options.window) readings.push([count, await rssBytes(options.pid)]);
+      if (progress && count - reported >= options.trendEvery) {
         reported = count;
-        progress(count, lowestIn(count - options.window, count));
+        progress(count, lowestIn(count - options.trendEvery, count));
       }
     }
   };
@@ -135,9 +137,9 @@ export async function soak(options: SoakOptions, progress?: (done: number, rss: 
   await sampler;
   readings.push([done, await rssBytes(options.pid)]);
   report.requests = done;
-  report.rssBaselineBytes = lowestIn(options.baselineAfter - options.window, options.baselineAfter);
+  report.rssBaselineBytes = lowestIn(options.baselineAfter, options.baselineAfter + options.window);
   report.rssEndBytes = lowestIn(done - options.window, done);
-  for (let end = options.window; end <= done; end += options.window) report.rssTrend.push([end, lowestIn(end - options.window, end)]);
+  for (let end = options.trendEvery; end <= done; end += options.trendEvery) report.rssTrend.push([end, lowestIn(end - options.trendEvery, end)]);
   report.seconds = (performance.now() - started) / 1000;
   return report;
 }

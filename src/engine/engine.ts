@@ -17,7 +17,6 @@ import { streamOnLease, timingsSince } from "./lease-stream.ts";
 import { forceToolCall } from "./forced-tool-call.ts";
 import { grammarFor } from "./grammar.ts";
 import { modelMaxTokens, withModelMessages, withModelParameters } from "./model-defaults.ts";
-import { checkSchemaTypes } from "./schema-check.ts";
 import { toChatHistory } from "./history.ts";
 import { measureLogprobs } from "./logprobs.ts";
 import type { LoadedModel } from "./loaded-model.ts";
@@ -27,6 +26,7 @@ import { withPrefix } from "./prefix.ts";
 import { choiceSeed, toLlamaSampling } from "./sampling.ts";
 import { TextCompletions } from "./text-completion.ts";
 import { checkTokenIds } from "./token-ids.ts";
+import { ToolParams } from "./tool-params.ts";
 import { InvalidRequestError, type EngineEvent, type EngineObserver, type FinishReason, type GenerationRequest, type Usage } from "./types.ts";
 
 export interface StartedGeneration {
@@ -38,6 +38,8 @@ interface Plan {
   history: ChatHistoryItem[];
   wrapper: ReturnType<LoadedModel["chatWrapper"]>;
   functions?: ChatModelFunctions;
+  /** Hearth's grammars for the tools' parameters, which LlamaChat's function calling samples them with */
+  toolParams: ToolParams;
   grammar?: LlamaGrammar;
   /** the rendered prompt's tokens: the sequence whose cache shares most of them is leased */
   prompt: Token[];
@@ -90,10 +92,10 @@ export class Engine {
     // What needs no model is checked before the model is loaded (which may unload another).
     const history = toChatHistory(request.messages);
     if (history.at(-1)?.type !== "model") history.push({ type: "model", response: [] });
-    request.tools.forEach((tool, i) => checkSchemaTypes(tool.parameters, `tools[${i}].function.parameters`));
+    const toolParams = await ToolParams.compile(this.llama, request.tools);
     const functions = offersTools(request) ? toFunctions(request) : undefined;
     const { lease, plan } = await this.pool.lease(info, { keepAliveMs: request.keepAliveMs, load: request.load, signal: request.signal }, (loaded) =>
-      this.plan(loaded, request, { history, functions, grammar }),
+      this.plan(loaded, request, { history, functions, grammar, toolParams }),
     );
     return { model: info, events: this.run(lease, request, plan, startedAt) };
   }
@@ -109,7 +111,7 @@ export class Engine {
   }
 
   /** Renders the prompt once to count its tokens: a prompt that does not fit is refused, never truncated. */
-  private plan(loaded: LoadedModel, request: GenerationRequest, { history, functions, grammar }: Pick<Plan, "history" | "functions" | "grammar">): Plan {
+  private plan(loaded: LoadedModel, request: GenerationRequest, { history, functions, grammar, toolParams }: Pick<Plan, "history" | "functions" | "grammar" | "toolParams">): Plan {
     const model = loaded.model;
     let wrapper = loaded.chatWrapper(request.reasoning, request.chatTemplate);
     if (functions && request.toolChoice !== "auto") wrapper = forceToolCall(wrapper);
@@ -126,7 +128,7 @@ export class Engine {
       );
     }
     const room = contextSize - promptTokens;
-    return { history, wrapper, functions, grammar, prompt, promptTokens, maxTokens: Math.min(request.maxTokens ?? room, room), contextSize };
+    return { history, wrapper, functions, grammar, toolParams, prompt, promptTokens, maxTokens: Math.min(request.maxTokens ?? room, room), contextSize };
   }
 
   private run(lease: SequenceLease, request: GenerationRequest, plan: Plan, startedAt: bigint): AsyncIterable<EngineEvent> {
@@ -177,7 +179,8 @@ export class Engine {
     prediction: Token[] | undefined,
   ): Promise<ChoiceOutcome> {
     const model = lease.loaded.model;
-    const chat = new LlamaChat({ contextSequence: lease.sequence, chatWrapper: plan.wrapper });
+    const tools = plan.functions && plan.toolParams.enforce(lease.sequence, plan.wrapper, plan.functions);
+    const chat = new LlamaChat({ contextSequence: tools?.sequence ?? lease.sequence, chatWrapper: tools?.wrapper ?? plan.wrapper });
     const predicting = followPrediction(lease.sequence, prediction);
     const meterBefore = lease.sequence.tokenMeter.getState();
     const wantLogprobs = request.topLogprobs !== undefined;
@@ -224,9 +227,9 @@ export class Engine {
           if (wantLogprobs) content.push({ text, tokens: chunk.tokens });
           else channel.push({ type: "content", choice, text });
         },
-        ...(plan.functions
+        ...(tools
           ? {
-              functions: plan.functions,
+              functions: tools.functions,
               maxParallelFunctionCalls: request.parallelToolCalls && request.toolChoice === "auto" ? undefined : 1,
               onFunctionCall: (call: { functionName: string; params: unknown }) => {
                 calledTools = true;

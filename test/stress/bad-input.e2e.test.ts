@@ -29,10 +29,6 @@ const KNOWN_BUGS: Array<{ bug: string; matches: (c: Case) => boolean }> = [
     matches: (c) => c.category === "10 MB string" && c.expect === "no 5xx",
   },
   {
-    bug: 'guided_choice ["\\u0000"] kills the server: "Failed to accept token in sampler: Unexpected empty grammar stack"',
-    matches: (c) => c.field === "guided_choice.0" && c.id.endsWith('="\\u0000"'),
-  },
-  {
     bug: "/api/chat with a tool named \"\" or with a NUL in its name is a 500 (node-llama-cpp rejects the name, or its grammar)",
     matches: (c) => is(c, "POST /api/chat", "tools.0.function.name") && c.category === "edge string" && (c.id.endsWith('=""') || c.id.includes("\\u0000")),
   },

@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 test("short requests over every dialect and route get their expected answers, and memory stays put", async () => {
-  const report = await soak({ url: server.url, pid: server.pid, requests: 160, concurrency: 8, baselineAfter: 80, window: 40, models: { chat: "text", embed: "tiny" } });
+  const report = await soak({ url: server.url, pid: server.pid, requests: 160, concurrency: 8, baselineAfter: 40, window: 40, trendEvery: 40, models: { chat: "text", embed: "tiny" } });
   expect(report.failures).toEqual([]);
   expect(report.requests).toBe(160);
   // Every request of the catalog ran, each answered as it expects.

@@ -18,9 +18,8 @@ export interface CaseResult {
   /** the answer's first bytes */
   response: string;
   ms: number;
-  /** what was wrong with the answer; undefined when it was as the case expects */
+  /** what was wrong with the answer (a crash included); undefined when it was as the case expects */
   problem?: string;
-  crashed: boolean;
 }
 
 const HEALTH_TIMEOUT_MS = 10_000;
@@ -57,12 +56,11 @@ async function runCase(c: Case, target: Target, timeoutMs: number): Promise<Case
   }
   const ms = performance.now() - started;
   if (!problem && c.expect === "4xx" && ms > SLOW_REFUSAL_MS) problem = `a ${status} that took ${(ms / 1000).toFixed(1)} s`;
-  const crashed = !(await healthy(target.url()));
-  if (crashed) {
+  if (!(await healthy(target.url()))) {
     problem = `${problem ? `${problem}; ` : ""}the server stopped answering /health`;
     await target.restart();
   }
-  return { case: c, status, response, ms, problem, crashed };
+  return { case: c, status, response, ms, problem };
 }
 
 function judge(c: Case, status: number, text: string): string | undefined {
