@@ -1,10 +1,7 @@
 import { parseArgs } from "node:util";
 import { keepAliveMs } from "../engine/keep-alive.ts";
-
-export type GpuChoice = "auto" | "cuda" | "metal" | "vulkan" | "cpu";
-const GPU_CHOICES: readonly GpuChoice[] = ["auto", "cuda", "metal", "vulkan", "cpu"];
-export type FlashAttentionChoice = "auto" | "on" | "off";
-const FLASH_ATTENTION_CHOICES: readonly FlashAttentionChoice[] = ["auto", "on", "off"];
+import { FLASH_ATTENTION_CHOICES, GPU_CHOICES, type FlashAttentionChoice, type GpuChoice } from "../engine/runtime.ts";
+import { parseInstructPair, type InstructPair } from "../models/instruct-pairs.ts";
 
 export interface ServeOptions {
   host: string;
@@ -26,6 +23,8 @@ export interface ServeOptions {
   ollamaModels?: string;
   /** ms that requests in flight at SIGTERM may take to finish before they are ended with an error */
   shutdownTimeoutMs: number;
+  /** reasoning models paired with the instruct models that answer when thinking is off */
+  instructModels: InstructPair[];
 }
 
 interface OptionSpec {
@@ -37,11 +36,14 @@ interface OptionSpec {
   placeholder: string;
   help: string;
   default: string;
-  parse: (raw: string, source: string) => ServeOptions[keyof ServeOptions];
+  /** a value, or for a repeatable flag one item of the list */
+  parse: (raw: string, source: string) => unknown;
   /** no default value: serve decides once it runs (threads from the runtime, the Ollama store from the disk) */
   decidedLater?: boolean;
   /** the flag value that parses back to `value` (default: String(value)) */
   format?: (value: never) => string;
+  /** the flag may be given many times (the variable holds a comma-separated list): the value is the list of parsed items */
+  repeatable?: boolean;
 }
 
 export class UsageError extends Error {}
@@ -94,6 +96,12 @@ function parsePort(raw: string, source: string): number {
   return n;
 }
 
+function instructPair(raw: string, source: string): InstructPair {
+  const pair = parseInstructPair(raw);
+  if (typeof pair === "string") throw new UsageError(`${source} ${pair}`);
+  return pair;
+}
+
 function gpu(raw: string, source: string): GpuChoice {
   if (!GPU_CHOICES.includes(raw as GpuChoice)) throw new UsageError(`${source} must be one of ${GPU_CHOICES.join(", ")}, got "${raw}"`);
   return raw as GpuChoice;
@@ -114,15 +122,16 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: "maxLoadedModels", flag: "max-loaded-models", env: "HEARTH_MAX_LOADED_MODELS", ollamaEnv: "OLLAMA_MAX_LOADED_MODELS", placeholder: "N", default: "3", help: "models kept loaded at once; one more unloads the least recently used idle model", parse: positiveInt },
   { key: "memoryBudget", flag: "memory-budget", env: "HEARTH_MEMORY_BUDGET", placeholder: "SIZE", default: "auto", help: "memory the loaded models may take (\"16GiB\"; auto = RAM plus dedicated GPU memory)", parse: memorySize },
   { key: "shutdownTimeoutMs", flag: "shutdown-timeout", env: "HEARTH_SHUTDOWN_TIMEOUT", placeholder: "DUR", default: "30s", help: "on SIGTERM, how long requests in flight may take to finish before they end with an error (\"30s\", \"2m\", seconds)", parse: nonNegativeDuration, format: (ms: number) => `${ms / 1000}s` },
+  { key: "instructModels", flag: "instruct-model", env: "HEARTH_INSTRUCT_MODELS", placeholder: "THINKING=INSTRUCT", default: "none", repeatable: true, help: "the instruct model answering requests that turn thinking off for a reasoning model (repeatable)", parse: instructPair, format: (pair: InstructPair) => `${pair.thinking}=${pair.instruct}` },
 ];
 
 /** Flags win over environment variables, which win over defaults. */
 export function resolveServeOptions(argv: string[], env: Record<string, string | undefined>): ServeOptions {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | Array<string | boolean> | undefined>;
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: Object.fromEntries(SERVE_OPTIONS.map((o) => [o.flag, { type: "string" as const }])),
+      options: Object.fromEntries(SERVE_OPTIONS.map((o) => [o.flag, { type: "string" as const, multiple: o.repeatable === true }])),
       strict: true,
       allowPositionals: false,
     }));
@@ -133,7 +142,10 @@ export function resolveServeOptions(argv: string[], env: Record<string, string |
   for (const spec of SERVE_OPTIONS) {
     const flagValue = values[spec.flag];
     const envName = [spec.env, spec.ollamaEnv].find((name) => name !== undefined && env[name] !== undefined && env[name] !== "");
-    if (typeof flagValue === "string") resolved[spec.key] = spec.parse(flagValue, `--${spec.flag}`);
+    if (spec.repeatable) {
+      const items = Array.isArray(flagValue) ? flagValue.map((raw) => spec.parse(String(raw), `--${spec.flag}`)) : undefined;
+      resolved[spec.key] = items ?? (envName === undefined ? [] : env[envName]!.split(",").filter((raw) => raw.trim()).map((raw) => spec.parse(raw, envName)));
+    } else if (typeof flagValue === "string") resolved[spec.key] = spec.parse(flagValue, `--${spec.flag}`);
     else if (envName !== undefined) resolved[spec.key] = spec.parse(env[envName]!, envName);
     else if (!spec.decidedLater) resolved[spec.key] = spec.parse(spec.default, "default");
   }

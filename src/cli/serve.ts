@@ -31,7 +31,7 @@ export interface RunningServer {
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const startedAt = performance.now();
   const runtime = await loadRuntime(options.gpu, options.threads);
-  const catalog = new ModelCatalog(resolve(options.models), { ollamaModels: await ollamaStoreDir(options.ollamaModels) });
+  const catalog = new ModelCatalog(resolve(options.models), { ollamaModels: await ollamaStoreDir(options.ollamaModels), instructModels: options.instructModels });
   const pool = new LeaseCountingPool(runtime.llama, {
     contextSize: options.ctxSize,
     parallel: options.parallel,
@@ -68,6 +68,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const url = `http://${formatHost(options.host)}:${server.port}`;
   const names = models.length > 0 ? models.map((m) => m.name).join(", ") : `none (put *.gguf files in ${catalog.dir})`;
   console.log(`hearth ${VERSION} listening on ${url} in ${Math.round(performance.now() - startedAt)} ms | backend ${runtime.description} | models: ${names}`);
+  for (const pair of options.instructModels) console.log(`hearth: with thinking off, "${pair.thinking}" is answered by "${pair.instruct}"`);
   let hurry: (() => void) | undefined;
   let stopping: Promise<void> | undefined;
   const stop = async (timeoutMs: number) => {

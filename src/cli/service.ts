@@ -44,7 +44,7 @@ const INSTALL_FLAGS = {
   ...TARGET_FLAGS,
   user: { type: "string" },
   "dry-run": { type: "boolean" },
-  ...Object.fromEntries(SERVE_OPTIONS.map((o) => [o.flag, { type: "string" as const }])),
+  ...Object.fromEntries(SERVE_OPTIONS.map((o) => [o.flag, { type: "string" as const, multiple: o.repeatable === true }])),
 } satisfies ParseArgsConfig["options"];
 
 /** Runs `hearth service …`; returns the exit code. */
@@ -68,7 +68,7 @@ async function install(argv: string[], env: Env): Promise<number> {
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(user)) throw new UsageError(`--user must be an account name, got "${user}"`);
 
   // Re-validate the serve flags exactly as `hearth serve` would, environment variables included.
-  const serveArgv = SERVE_OPTIONS.flatMap((o) => (typeof values[o.flag] === "string" ? [`--${o.flag}`, values[o.flag] as string] : []));
+  const serveArgv = SERVE_OPTIONS.flatMap((o) => [values[o.flag]].flat().flatMap((value) => (typeof value === "string" ? [`--${o.flag}`, value] : [])));
   const options = resolveServeOptions(serveArgv, env);
   options.models = path.resolve(options.models);
   if (options.ollamaModels !== undefined && options.ollamaModels !== "off") options.ollamaModels = path.resolve(options.ollamaModels);
@@ -132,6 +132,10 @@ export function serveArguments(options: ServeOptions): string[] {
   for (const spec of SERVE_OPTIONS) {
     const value = options[spec.key];
     if (value === undefined) continue;
+    if (spec.repeatable) {
+      for (const item of value as unknown[]) args.push(`--${spec.flag}`, spec.format ? spec.format(item as never) : String(item));
+      continue;
+    }
     const always = spec.key === "host" || spec.key === "port" || spec.key === "models";
     const isDefault = !spec.decidedLater && value === spec.parse(spec.default, "default");
     if (always || !isDefault) args.push(`--${spec.flag}`, spec.format ? spec.format(value as never) : String(value));

@@ -3,7 +3,8 @@ import type { ModelCatalog, ModelInfo } from "../models/catalog.ts";
 import type { LoadedModel } from "./loaded-model.ts";
 import type { ModelPool } from "./model-pool.ts";
 import { checkTokenIds } from "./token-ids.ts";
-import { CancelledError, InvalidRequestError, type EngineObserver, type LoadOptions } from "./types.ts";
+import { CancelledError, InvalidRequestError } from "../errors.ts";
+import type { EngineObserver, LoadOptions } from "./types.ts";
 
 export interface EmbeddingRequest {
   model: string;

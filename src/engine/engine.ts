@@ -27,10 +27,14 @@ import { choiceSeed, toLlamaSampling } from "./sampling.ts";
 import { TextCompletions } from "./text-completion.ts";
 import { checkTokenIds } from "./token-ids.ts";
 import { ToolParams } from "./tool-params.ts";
-import { InvalidRequestError, type EngineEvent, type EngineObserver, type FinishReason, type GenerationRequest, type Usage } from "./types.ts";
+import { InvalidRequestError } from "../errors.ts";
+import type { EngineEvent, EngineObserver, FinishReason, GenerationRequest, Usage } from "./types.ts";
 
 export interface StartedGeneration {
+  /** the model answering: the one asked for, or the instruct model paired with it */
   model: ModelInfo;
+  /** the answering model's name for the response: the request's, or the pair's instruct name */
+  modelName: string;
   events: AsyncIterable<EngineEvent>;
 }
 
@@ -78,9 +82,9 @@ export class Engine {
     this.embeddings = new Embeddings(catalog, pool, observer);
   }
 
-  async start(asked: GenerationRequest): Promise<StartedGeneration> {
+  async start(requested: GenerationRequest): Promise<StartedGeneration> {
     const startedAt = process.hrtime.bigint();
-    const info = await this.catalog.get(asked.model);
+    const { info, asked } = await this.answering(requested);
     const request = { ...withModelParameters(asked, info), maxTokens: modelMaxTokens(asked.maxTokens, info), messages: withModelMessages(asked.messages, info) };
     if (!info.capabilities.includes("completion")) {
       throw new InvalidRequestError(`model "${request.model}" does not support chat or text generation`, "model");
@@ -97,7 +101,17 @@ export class Engine {
     const { lease, plan } = await this.pool.lease(info, { keepAliveMs: request.keepAliveMs, load: request.load, signal: request.signal }, (loaded) =>
       this.plan(loaded, request, { history, functions, grammar, toolParams }),
     );
-    return { model: info, events: this.run(lease, request, plan, startedAt) };
+    return { model: info, modelName: request.model, events: this.run(lease, request, plan, startedAt) };
+  }
+
+  /**
+   * The model that answers, and the request as it goes to it: with thinking switched off, a
+   * reasoning model paired with an instruct model (`--instruct-model`) hands the request on to it.
+   */
+  private async answering(request: GenerationRequest): Promise<{ info: ModelInfo; asked: GenerationRequest }> {
+    const info = await this.catalog.get(request.model);
+    const instruct = request.reasoning === false ? await this.catalog.instructFor(info) : undefined;
+    return instruct ? { info: instruct.info, asked: { ...request, model: instruct.name } } : { info, asked: request };
   }
 
   /** Loads the model (with these load options) without generating; like a request, it then stays keepAliveMs once idle. */

@@ -2,7 +2,8 @@ import type { Llama, LlamaGrammar } from "node-llama-cpp";
 import { compileJsonSchema } from "./json-schema/compile.ts";
 import { SchemaError } from "./json-schema/errors.ts";
 import { gbnfLiteral } from "./json-schema/gbnf.ts";
-import { InvalidRequestError, type ResponseFormat } from "./types.ts";
+import { InvalidRequestError } from "../errors.ts";
+import type { ResponseFormat } from "./types.ts";
 
 /** Where a schema is in the request, for error messages. */
 export interface SchemaSource {

@@ -1,5 +1,6 @@
 import type { ChatHistoryItem, ChatModelFunctionCall, ChatModelResponse } from "node-llama-cpp";
-import { InvalidRequestError, type EngineMessage } from "./types.ts";
+import { InvalidRequestError } from "../errors.ts";
+import type { EngineMessage } from "./types.ts";
 
 /**
  * Neutral messages → node-llama-cpp's chat history. Tool results are folded into the

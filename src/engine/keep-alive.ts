@@ -1,7 +1,5 @@
-import { InvalidRequestError } from "./types.ts";
-
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const PART = /^(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/;
+import { durationMs } from "../duration.ts";
+import { InvalidRequestError } from "../errors.ts";
 
 /**
  * Ollama's keep_alive: a Go duration string ("5m", "1h30m", "10s") or a number of seconds; a
@@ -11,23 +9,9 @@ const PART = /^(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/;
  */
 export function keepAliveMs(value: string | number | null | undefined): number | undefined {
   if (value === undefined || value === null) return undefined;
-  const ms = typeof value === "number" ? value * 1000 : parseDuration(value.trim());
+  const ms = typeof value === "number" ? value * 1000 : durationMs(value.trim());
+  if (ms === undefined) throw invalid(String(value).trim());
   return ms < 0 ? Infinity : ms;
-}
-
-function parseDuration(text: string): number {
-  if (/^[-+]?\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
-  const sign = text.startsWith("-") ? -1 : 1;
-  let rest = text.replace(/^[-+]/, "");
-  if (rest === "") throw invalid(text);
-  let total = 0;
-  while (rest !== "") {
-    const part = PART.exec(rest);
-    if (!part) throw invalid(text);
-    total += Number(part[1]) * UNIT_MS[part[2]!]!;
-    rest = rest.slice(part[0].length);
-  }
-  return sign * total;
 }
 
 function invalid(text: string): InvalidRequestError {

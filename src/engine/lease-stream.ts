@@ -1,6 +1,7 @@
 import { Channel } from "./channel.ts";
 import type { SequenceLease } from "./model-pool.ts";
-import { CancelledError, type Timings } from "./types.ts";
+import { CancelledError } from "../errors.ts";
+import type { Timings } from "./types.ts";
 
 /**
  * Runs a generation on a leased sequence and streams the events it pushes. The sequence goes

@@ -1,8 +1,8 @@
 import type { ChatWrapper, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
 import { JinjaTemplateChatWrapper, resolveChatWrapper } from "node-llama-cpp";
 import type { ModelInfo } from "../models/catalog.ts";
-import { asMemoryError } from "./memory-estimate.ts";
-import { CancelledError, InvalidRequestError, ServerBusyError } from "./types.ts";
+import { asMemoryError, estimateEmbeddingContext } from "./memory-estimate.ts";
+import { CancelledError, InvalidRequestError, ServerBusyError } from "../errors.ts";
 
 /** What a model was loaded with: the pool's defaults with a request's load options applied. */
 export interface EffectiveLoadOptions {
@@ -32,6 +32,8 @@ export class LoadedModel {
   private waiters: Waiter[] = [];
   private wrappers = new Map<string, ChatWrapper>();
   private embedding?: Promise<LlamaEmbeddingContext>;
+  /** what the embeddings context takes, counted once it exists */
+  private embeddingUsage = { ram: 0, vram: 0 };
 
   constructor(
     readonly info: ModelInfo,
@@ -55,11 +57,14 @@ export class LoadedModel {
     return this.waiters.length;
   }
 
-  /** node-llama-cpp's accounting of the weights' and the context's memory. */
-  memory(): { totalBytes: number; vramBytes: number } {
-    const model = this.model.memoryUsage;
-    const context = this.context.memoryUsage;
-    return { totalBytes: model.ram + model.vram + context.ram + context.vram, vramBytes: model.vram + context.vram };
+  /**
+   * node-llama-cpp's accounting of the weights' and the context's memory, with its estimate of the
+   * embeddings context once one was created: `embeddingBytes`, also part of the total.
+   */
+  memory(): { totalBytes: number; vramBytes: number; embeddingBytes: number } {
+    const parts = [this.model.memoryUsage, this.context.memoryUsage, this.embeddingUsage];
+    const sum = (of: (usage: { ram: number; vram: number }) => number) => parts.reduce((total, usage) => total + of(usage), 0);
+    return { totalBytes: sum((u) => u.ram + u.vram), vramBytes: sum((u) => u.vram), embeddingBytes: this.embeddingUsage.ram + this.embeddingUsage.vram };
   }
 
   /**
@@ -97,12 +102,24 @@ export class LoadedModel {
    * The embeddings context, created on the first embedding request: llama.cpp decides when a context
    * is created whether it returns hidden states or logits, so embeddings cannot share the sequences.
    * Its batch spans the whole context because pooled (mean, CLS) embeddings need every token in one pass.
+   * Once created, its memory counts in the model's size: in the pool's budget and in /api/ps.
    */
   embeddingContext(): Promise<LlamaEmbeddingContext> {
     if (!this.embedding) {
+      const estimate = estimateEmbeddingContext(this.model, this.contextSize);
+      estimate.catch(() => undefined);
       const creating = this.model
         .createEmbeddingContext({ contextSize: this.contextSize, batchSize: this.contextSize, threads: this.loadOptions.threads })
-        .catch(asMemoryError(this.info));
+        .catch(asMemoryError(this.info))
+        .then(async (context) => {
+          try {
+            this.embeddingUsage = await estimate;
+          } catch (err) {
+            await context.dispose();
+            throw err;
+          }
+          return context;
+        });
       creating.catch(() => {
         if (this.embedding === creating) this.embedding = undefined;
       });

@@ -1,7 +1,7 @@
 import { totalmem } from "node:os";
-import { GgufInsights, readGgufFileInfo, type Llama } from "node-llama-cpp";
+import { GgufInsights, readGgufFileInfo, type Llama, type LlamaModel } from "node-llama-cpp";
 import type { ModelInfo } from "../models/catalog.ts";
-import { InsufficientMemoryError } from "./types.ts";
+import { InsufficientMemoryError } from "../errors.ts";
 
 export interface MemoryEstimate {
   /** the weights, in RAM and VRAM together */
@@ -38,6 +38,24 @@ export async function estimateMemory(llama: Llama, path: string, shape: ContextS
     flashAttention: shape.flashAttention,
   });
   return { modelBytes: model.cpuRam + model.gpuVram, contextBytes: context.cpuRam + context.gpuVram };
+}
+
+/**
+ * node-llama-cpp's estimate of an embeddings context as LoadedModel creates it: one sequence, its
+ * batch spanning the context, and node-llama-cpp's default flash attention, which it creates every
+ * embeddings context with. node-llama-cpp keeps what such a context takes to itself; its
+ * accounting of a context is this same estimate.
+ */
+export async function estimateEmbeddingContext(model: LlamaModel, contextSize: number): Promise<{ ram: number; vram: number }> {
+  const estimate = await model.fileInsights.estimateContextResourceRequirementsV2({
+    contextSize,
+    sequences: 1,
+    batchSize: contextSize,
+    isEmbeddingContext: true,
+    modelGpuLayers: model.gpuLayers,
+    flashAttention: model.defaultContextFlashAttention,
+  });
+  return { ram: estimate.cpuRam, vram: estimate.gpuVram };
 }
 
 /** The default budget: the machine's RAM plus any GPU memory that is not RAM shared with the GPU. */

@@ -1,5 +1,5 @@
 import type { ModelInfo } from "../models/catalog.ts";
-import { dropUndefined, optionValues } from "../models/ollama-options.ts";
+import { dropUndefined, optionValues } from "./ollama-options.ts";
 import type { EngineMessage, LoadOptions, SamplingOptions } from "./types.ts";
 
 interface Defaultable {

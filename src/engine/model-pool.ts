@@ -4,7 +4,8 @@ import { keepSequencesInStep } from "./batch-sync.ts";
 import { LoadedModel, type EffectiveLoadOptions } from "./loaded-model.ts";
 import { asMemoryError, estimateMemory, type MemoryEstimate } from "./memory-estimate.ts";
 import { predictingSequence } from "./prediction.ts";
-import { CancelledError, InsufficientMemoryError, type LoadOptions } from "./types.ts";
+import { CancelledError, InsufficientMemoryError } from "../errors.ts";
+import type { LoadOptions } from "./types.ts";
 
 /** Ollama's default: a model nobody has used for five minutes is unloaded. */
 export const DEFAULT_KEEP_ALIVE_MS = 5 * 60_000;
@@ -56,7 +57,7 @@ export interface SequenceLease {
 /** A model in memory, as /api/ps-style listings describe it. */
 export interface RunningModel {
   info: ModelInfo;
-  /** bytes of memory taken by the weights and the context (node-llama-cpp's accounting) */
+  /** bytes of memory taken by the weights, the context and the embeddings context if there is one (node-llama-cpp's accounting) */
   sizeBytes: number;
   /** the part of sizeBytes in GPU memory */
   vramBytes: number;
@@ -364,10 +365,14 @@ function sameLoadOptions(a: EffectiveLoadOptions, b: EffectiveLoadOptions): bool
   return a.gpuLayers === b.gpuLayers && a.threads === b.threads && a.batchSize === b.batchSize && a.useMmap === b.useMmap;
 }
 
-/** A loaded model counts with what it takes, or what it was estimated to take if that is more (it may still grow). */
+/**
+ * A loaded model counts with what it takes, or what it was estimated to take if that is more (it may
+ * still grow); an embeddings context, created after the load and not in its estimate, counts on top.
+ */
 function slotBytes(slot: Slot): number {
-  const estimated = slot.estimate!.modelBytes + slot.estimate!.contextBytes;
-  return Math.max(estimated, slot.loaded?.memory().totalBytes ?? 0);
+  const memory = slot.loaded?.memory();
+  const estimated = slot.estimate!.modelBytes + slot.estimate!.contextBytes + (memory?.embeddingBytes ?? 0);
+  return Math.max(estimated, memory?.totalBytes ?? 0);
 }
 
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {

@@ -1,5 +1,11 @@
 import { getLlama, getLlamaGpuTypes, LlamaLogLevel, type Llama } from "node-llama-cpp";
-import type { FlashAttentionChoice, GpuChoice } from "../cli/options.ts";
+
+/** The runtimes --gpu may ask for: "auto" tries each GPU runtime and then the CPU. */
+export const GPU_CHOICES = ["auto", "cuda", "metal", "vulkan", "cpu"] as const;
+export type GpuChoice = (typeof GPU_CHOICES)[number];
+/** --flash-attention: "auto" leaves it off on CPUs and to node-llama-cpp on GPUs (flashAttentionFor). */
+export const FLASH_ATTENTION_CHOICES = ["auto", "on", "off"] as const;
+export type FlashAttentionChoice = (typeof FLASH_ATTENTION_CHOICES)[number];
 
 export interface Runtime {
   llama: Llama;

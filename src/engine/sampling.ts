@@ -1,5 +1,6 @@
 import { TokenBias, type LlamaModel, type LLamaChatGenerateResponseOptions } from "node-llama-cpp";
-import { InvalidRequestError, type SamplingOptions } from "./types.ts";
+import { InvalidRequestError } from "../errors.ts";
+import type { SamplingOptions } from "./types.ts";
 
 type LlamaSampling = Pick<LLamaChatGenerateResponseOptions, "temperature" | "topP" | "topK" | "minP" | "seed" | "repeatPenalty" | "tokenBias">;
 

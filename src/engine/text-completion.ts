@@ -10,7 +10,8 @@ import type { ModelPool, SequenceLease } from "./model-pool.ts";
 import { withModelParameters } from "./model-defaults.ts";
 import { choiceSeed, toLlamaSampling } from "./sampling.ts";
 import { checkTokenIds } from "./token-ids.ts";
-import { InvalidRequestError, type EngineEvent, type EngineObserver, type FinishReason, type LoadOptions, type ResponseFormat, type SamplingOptions, type TokenLogprob } from "./types.ts";
+import { InvalidRequestError } from "../errors.ts";
+import type { EngineEvent, EngineObserver, FinishReason, LoadOptions, ResponseFormat, SamplingOptions, TokenLogprob } from "./types.ts";
 
 /** A raw prompt: text (special tokens such as `<|im_start|>` are parsed) or token ids of the model's vocabulary. */
 export type TextPrompt = string | number[];

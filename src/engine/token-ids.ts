@@ -1,5 +1,5 @@
 import type { LlamaModel, Token } from "node-llama-cpp";
-import { InvalidRequestError } from "./types.ts";
+import { InvalidRequestError } from "../errors.ts";
 
 /**
  * Token ids from a client go straight into llama.cpp's tables, where an id outside the

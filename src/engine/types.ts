@@ -147,33 +147,3 @@ export type EngineEvent =
   | { type: "finish"; choice: number; finishReason: FinishReason }
   /** context: the prompt's tokens followed by those generated for the last choice, to continue from */
   | { type: "done"; usage: Usage; timings: Timings; context: number[] };
-
-export class InvalidRequestError extends Error {
-  constructor(message: string, readonly param?: string, readonly code?: string) {
-    super(message);
-  }
-}
-
-/** The client went away; nobody is left to answer, so adapters drop the request without logging an error. */
-export class CancelledError extends Error {
-  constructor() {
-    super("the client cancelled the request");
-  }
-}
-
-/** Every sequence is busy and the wait queue is full: the client should retry later. */
-export class ServerBusyError extends Error {
-  constructor(readonly retryAfterSeconds = 1) {
-    super("server busy, please try again. maximum pending requests exceeded");
-  }
-}
-
-/** No route matches the request's method and path. */
-export class RouteNotFoundError extends Error {
-  constructor() {
-    super("no such route");
-  }
-}
-
-/** The model cannot be loaded within the memory budget, or the memory actually free, even with every idle model unloaded. */
-export class InsufficientMemoryError extends Error {}

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, rename, rm } from "node:fs/promises";
-import { CancelledError, InvalidRequestError } from "../engine/types.ts";
+import { CancelledError, InvalidRequestError } from "../errors.ts";
 import type { OllamaStore } from "./store.ts";
 
 /**

@@ -1,9 +1,11 @@
 import { readdir, stat } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
 import { GgufFileType, readGgufFileInfo, type GgufFileInfo } from "node-llama-cpp";
+import { ModelNotFoundError } from "../errors.ts";
 import { canonicalModelName, modelNameForPath } from "./naming.ts";
 import { deriveCapabilities, type Capability } from "./capabilities.ts";
 import { FileDigests } from "./digest.ts";
+import type { InstructPair } from "./instruct-pairs.ts";
 import { displayName, parseOllamaName, sameName, type OllamaName } from "./ollama-name.ts";
 import { readStoredModel, type ModelConfigLayers } from "./stored-model.ts";
 import { OllamaStore, type StoredManifest } from "./store.ts";
@@ -34,12 +36,6 @@ export interface StoredModel extends ModelConfigLayers {
   digest: string;
 }
 
-export class ModelNotFoundError extends Error {
-  constructor(readonly model: string) {
-    super(`model "${model}" not found`);
-  }
-}
-
 interface CacheEntry {
   mtimeMs: number;
   size: number;
@@ -60,11 +56,15 @@ export class ModelCatalog {
   readonly store: OllamaStore;
   /** every store models are served from: Hearth's own first, then an Ollama installation's (read-only) */
   readonly stores: OllamaStore[];
+  private readonly instructPairs: InstructPair[];
+  /** pairs whose instruct model was missing, warned about once each */
+  private readonly warnedPairs = new Set<InstructPair>();
 
   constructor(
     readonly dir: string,
-    options: { ollamaModels?: string } = {},
+    options: { ollamaModels?: string; instructModels?: InstructPair[] } = {},
   ) {
+    this.instructPairs = options.instructModels ?? [];
     this.store = new OllamaStore(dir, true);
     this.stores = [this.store, ...(options.ollamaModels && resolve(options.ollamaModels) !== resolve(dir) ? [new OllamaStore(options.ollamaModels, false)] : [])];
   }
@@ -104,6 +104,26 @@ export class ModelCatalog {
     const stored = models.find((m) => m.stored && sameName(m.stored.name, wanted));
     if (!stored) throw new ModelNotFoundError(requested);
     return stored;
+  }
+
+  /**
+   * The instruct model paired with a reasoning model (`--instruct-model`) and the name it was paired
+   * by, or undefined when it has none. Names are resolved on each call, since models come and go;
+   * a pair whose instruct model is missing is skipped with a warning, so the reasoning model
+   * answers with thinking off, as it would without the pair.
+   */
+  async instructFor(model: ModelInfo): Promise<{ info: ModelInfo; name: string } | undefined> {
+    for (const pair of this.instructPairs) {
+      const thinking = await this.get(pair.thinking).catch(orNotFound);
+      if (thinking?.name !== model.name) continue;
+      const instruct = await this.get(pair.instruct).catch(orNotFound);
+      if (instruct) return { info: instruct, name: pair.instruct };
+      if (!this.warnedPairs.has(pair)) {
+        this.warnedPairs.add(pair);
+        console.warn(`hearth: --instruct-model ${pair.thinking}=${pair.instruct}: model "${pair.instruct}" not found; "${pair.thinking}" answers with thinking off`);
+      }
+    }
+    return undefined;
   }
 
   /** Ollama's digest of a model: its manifest's SHA-256, or for a plain file the file's, hashed once per version. */
@@ -156,6 +176,11 @@ export class ModelCatalog {
       stored: { ...cached.stored, store, name: entry.name, manifestPath: entry.path },
     };
   }
+}
+
+function orNotFound(err: unknown): undefined {
+  if (err instanceof ModelNotFoundError) return undefined;
+  throw err;
 }
 
 function readGguf(path: string): Promise<GgufFileInfo> {

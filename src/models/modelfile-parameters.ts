@@ -1,4 +1,4 @@
-import { InvalidRequestError } from "../engine/types.ts";
+import { InvalidRequestError } from "../errors.ts";
 
 type Kind = "integer" | "number" | "boolean" | "strings";
 

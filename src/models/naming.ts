@@ -1,5 +1,5 @@
 import { join, relative, sep } from "node:path";
-import { InvalidRequestError } from "../engine/types.ts";
+import { InvalidRequestError } from "../errors.ts";
 
 /**
  * Model names follow Ollama's `name:tag` shape, derived from the path under the models folder:

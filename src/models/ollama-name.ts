@@ -1,4 +1,4 @@
-import { InvalidRequestError } from "../engine/types.ts";
+import { InvalidRequestError } from "../errors.ts";
 
 /**
  * Ollama's model names, `[scheme://]host/namespace/model:tag`, as its types/model package parses

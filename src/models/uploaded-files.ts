@@ -1,6 +1,6 @@
 import { stat } from "node:fs/promises";
 import { GgufFileType, readGgufFileInfo } from "node-llama-cpp";
-import { InvalidRequestError } from "../engine/types.ts";
+import { InvalidRequestError } from "../errors.ts";
 import { checkDigest, isGgufFile, type OllamaStore } from "./store.ts";
 
 /** The GGUF a create request's `files` name, uploaded beforehand, and what its header says. */

@@ -1,4 +1,4 @@
-import { keepAliveMs } from "../engine/keep-alive.ts";
+import { durationMs } from "../duration.ts";
 import type { Layer, OllamaStore } from "../models/store.ts";
 import { BlobDownload, type BlobProgress, type DownloadSettings } from "./blob-transfer.ts";
 import type { RegistryClient } from "./client.ts";
@@ -9,7 +9,7 @@ import type { RegistryClient } from "./client.ts";
  */
 export function downloadSettingsFrom(env: Record<string, string | undefined>): DownloadSettings {
   const raw = env.HEARTH_PULL_STALL_TIMEOUT;
-  const stallMs = raw ? keepAliveMs(raw) : 30_000;
+  const stallMs = raw ? durationMs(raw.trim()) : 30_000;
   if (stallMs === undefined || !Number.isFinite(stallMs) || stallMs <= 0) throw new Error(`HEARTH_PULL_STALL_TIMEOUT must be a positive duration such as "30s", got "${raw}"`);
   return { stallMs, backoffMs: 1000 };
 }

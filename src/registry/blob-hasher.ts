@@ -1,6 +1,6 @@
 import { createHash, type Hash } from "node:crypto";
 import { readSync } from "node:fs";
-import { InvalidRequestError } from "../engine/types.ts";
+import { InvalidRequestError } from "../errors.ts";
 import type { Part } from "./blob-parts.ts";
 
 /**

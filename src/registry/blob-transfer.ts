@@ -1,7 +1,7 @@
 import { closeSync, constants, openSync } from "node:fs";
 import { mkdir, rename } from "node:fs/promises";
 import { dirname } from "node:path";
-import { InvalidRequestError } from "../engine/types.ts";
+import { InvalidRequestError } from "../errors.ts";
 import type { Layer, OllamaStore } from "../models/store.ts";
 import { OrderedHasher } from "./blob-hasher.ts";
 import { PartialFiles, type Part } from "./blob-parts.ts";

@@ -1,4 +1,4 @@
-import { InvalidRequestError } from "../engine/types.ts";
+import { InvalidRequestError } from "../errors.ts";
 import { isHuggingFace, type OllamaName } from "../models/ollama-name.ts";
 
 /** A registry answered with an error, or could not be reached; `status` is what Hearth answers with. */

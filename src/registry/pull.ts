@@ -1,6 +1,6 @@
 import { stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { InvalidRequestError } from "../engine/types.ts";
+import { InvalidRequestError } from "../errors.ts";
 import { parseOllamaName } from "../models/ollama-name.ts";
 import { checkDigest, MEDIA_TYPES, parseManifest, type Layer, type Manifest, type OllamaStore } from "../models/store.ts";
 import type { BlobDownloads } from "./blob-download.ts";

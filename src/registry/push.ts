@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { InvalidRequestError } from "../engine/types.ts";
+import { InvalidRequestError } from "../errors.ts";
 import type { ModelCatalog } from "../models/catalog.ts";
 import { DEFAULT_HOST, displayName, parseOllamaName } from "../models/ollama-name.ts";
 import { MEDIA_TYPES, parseManifest, type Layer, type OllamaStore } from "../models/store.ts";

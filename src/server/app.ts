@@ -9,8 +9,8 @@ import type { Metrics } from "../observability/metrics.ts";
 import type { Telemetry } from "../observability/telemetry.ts";
 import { docs } from "./docs.ts";
 import { metricsRoute } from "./metrics-route.ts";
-import { ROUTE_CONFIG } from "./elysia-config.ts";
-import { RouteNotFoundError } from "../engine/types.ts";
+import { ROUTE_CONFIG } from "../api/route-config.ts";
+import { RouteNotFoundError } from "../errors.ts";
 import { isBlobUpload, MAX_BODY_BYTES, oversizeBody } from "./body-limit.ts";
 
 /**

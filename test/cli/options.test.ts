@@ -3,7 +3,7 @@ import { resolveServeOptions, serveHelp, SERVE_OPTIONS, UsageError } from "../..
 
 describe("serve options", () => {
   test("defaults apply when neither flag nor env is given; threads stay unset for the runtime to decide", () => {
-    expect(resolveServeOptions([], {})).toEqual({ host: "127.0.0.1", port: 11435, models: "./models", ctxSize: 4096, parallel: 4, gpu: "auto", maxQueue: 512, keepAliveMs: 300_000, maxLoadedModels: 3, memoryBudget: "auto", flashAttention: "auto", shutdownTimeoutMs: 30_000 });
+    expect(resolveServeOptions([], {})).toEqual({ host: "127.0.0.1", port: 11435, models: "./models", ctxSize: 4096, parallel: 4, gpu: "auto", maxQueue: 512, keepAliveMs: 300_000, maxLoadedModels: 3, memoryBudget: "auto", flashAttention: "auto", shutdownTimeoutMs: 30_000, instructModels: [] });
   });
 
   test("environment variables override defaults and flags override environment variables", () => {
@@ -11,7 +11,7 @@ describe("serve options", () => {
     const fromEnv = resolveServeOptions([], env);
     expect(fromEnv).toMatchObject({ port: 9000, host: "0.0.0.0", threads: 3, gpu: "vulkan" });
     const fromFlags = resolveServeOptions(["--port", "9100", "--threads", "1", "--gpu", "cpu", "--ctx-size", "2048", "--parallel", "2", "--models", "/m", "--max-queue", "0", "--keep-alive", "1h30m"], env);
-    expect(fromFlags).toEqual({ host: "0.0.0.0", port: 9100, threads: 1, gpu: "cpu", ctxSize: 2048, parallel: 2, models: "/m", maxQueue: 0, keepAliveMs: 5_400_000, maxLoadedModels: 3, memoryBudget: "auto", flashAttention: "auto", shutdownTimeoutMs: 30_000 });
+    expect(fromFlags).toEqual({ host: "0.0.0.0", port: 9100, threads: 1, gpu: "cpu", ctxSize: 2048, parallel: 2, models: "/m", maxQueue: 0, keepAliveMs: 5_400_000, maxLoadedModels: 3, memoryBudget: "auto", flashAttention: "auto", shutdownTimeoutMs: 30_000, instructModels: [] });
     expect(resolveServeOptions([], { HEARTH_KEEP_ALIVE: "-1" }).keepAliveMs).toBe(Infinity);
     expect(resolveServeOptions([], { HEARTH_KEEP_ALIVE: "30" }).keepAliveMs).toBe(30_000);
     expect(resolveServeOptions(["--flash-attention", "on"], {}).flashAttention).toBe("on");
@@ -48,6 +48,17 @@ describe("serve options", () => {
     expect(resolveServeOptions([], { HEARTH_SHUTDOWN_TIMEOUT: "1.5" }).shutdownTimeoutMs).toBe(1_500);
     expect(() => resolveServeOptions(["--shutdown-timeout=-1"], {})).toThrow(/--shutdown-timeout must not be negative/);
     expect(() => resolveServeOptions([], { HEARTH_SHUTDOWN_TIMEOUT: "soon" })).toThrow(/HEARTH_SHUTDOWN_TIMEOUT must be a duration/);
+  });
+
+  test("--instruct-model pairs repeat, from flags or a comma-separated variable, and are checked", () => {
+    const pairs = [{ thinking: "qwen3:4b-thinking", instruct: "qwen3:4b-instruct" }, { thinking: "r1", instruct: "v3" }];
+    expect(resolveServeOptions(["--instruct-model", "qwen3:4b-thinking=qwen3:4b-instruct", "--instruct-model", "r1=v3"], {}).instructModels).toEqual(pairs);
+    expect(resolveServeOptions([], { HEARTH_INSTRUCT_MODELS: "qwen3:4b-thinking=qwen3:4b-instruct, r1=v3" }).instructModels).toEqual(pairs);
+    // flags win over the variable, as for every option
+    expect(resolveServeOptions(["--instruct-model", "r1=v3"], { HEARTH_INSTRUCT_MODELS: "a=b" }).instructModels).toEqual([pairs[1]!]);
+    expect(() => resolveServeOptions(["--instruct-model", "r1"], {})).toThrow(new UsageError('--instruct-model must be THINKING=INSTRUCT (two model names), got "r1"'));
+    expect(() => resolveServeOptions([], { HEARTH_INSTRUCT_MODELS: "r1=" })).toThrow(/HEARTH_INSTRUCT_MODELS must be THINKING=INSTRUCT/);
+    expect(() => resolveServeOptions(["--instruct-model", "r1=R1"], {})).toThrow(/pairs a model with itself/);
   });
 
   test("--help lists every option with its env var and default", () => {

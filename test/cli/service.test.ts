@@ -132,7 +132,7 @@ describe("the service command line", () => {
   });
 
   test("always names host, port and models; other options only when they differ from the defaults", () => {
-    const base = { host: "127.0.0.1", port: 11435, models: "/m", ctxSize: 4096, parallel: 4, gpu: "auto" as const, maxQueue: 512, keepAliveMs: 300_000, maxLoadedModels: 3, memoryBudget: "auto" as const, flashAttention: "auto" as const, shutdownTimeoutMs: 30_000 };
+    const base = { host: "127.0.0.1", port: 11435, models: "/m", ctxSize: 4096, parallel: 4, gpu: "auto" as const, maxQueue: 512, keepAliveMs: 300_000, maxLoadedModels: 3, memoryBudget: "auto" as const, flashAttention: "auto" as const, shutdownTimeoutMs: 30_000, instructModels: [] };
     expect(serveArguments(base)).toEqual(["serve", "--host", "127.0.0.1", "--port", "11435", "--models", "/m"]);
     expect(serveArguments({ ...base, ctxSize: 8192, threads: 2, gpu: "cpu" })).toEqual([
       "serve", "--host", "127.0.0.1", "--port", "11435", "--models", "/m", "--ctx-size", "8192", "--threads", "2", "--gpu", "cpu",
@@ -142,6 +142,9 @@ describe("the service command line", () => {
     expect(serveArguments({ ...base, keepAliveMs: Infinity })).toEqual([...serveArguments(base), "--keep-alive", "-1"]);
     expect(serveArguments({ ...base, shutdownTimeoutMs: 90_000 })).toEqual([...serveArguments(base), "--shutdown-timeout", "90s"]);
     expect(serveArguments({ ...base, memoryBudget: 8 * 2 ** 30 })).toEqual([...serveArguments(base), "--memory-budget", String(8 * 2 ** 30)]);
+    // A repeatable flag goes out once per item.
+    const pairs = [{ thinking: "qwen3-thinking", instruct: "qwen3-instruct" }, { thinking: "r1", instruct: "v3" }];
+    expect(serveArguments({ ...base, instructModels: pairs })).toEqual([...serveArguments(base), "--instruct-model", "qwen3-thinking=qwen3-instruct", "--instruct-model", "r1=v3"]);
   });
 });
 

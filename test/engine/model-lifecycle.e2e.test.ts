@@ -124,3 +124,35 @@ describe("--memory-budget", async () => {
     expect((await fetch(`${roomForNone.url}/health`)).status).toBe(200);
   });
 });
+
+describe("the embeddings context", async () => {
+  // tiny (45 MiB with its context) and text (29 MiB) fit the budget side by side; tiny's embeddings
+  // context (one sequence of 4096 tokens, node-llama-cpp's default flash attention) takes 41.1 MiB
+  // more by node-llama-cpp's estimate, and then they no longer do.
+  const server = await serve(["tiny", "text"], ["--memory-budget", "100MiB", "--flash-attention", "off"]);
+  const MiB = 2 ** 20;
+
+  async function sizeOf(model: string): Promise<number> {
+    const { models } = await (await fetch(`${server.url}/api/ps`)).json();
+    return models.find((m: { name: string }) => m.name === `${model}:latest`).size;
+  }
+
+  async function ollamaChat(model: string, keepAlive?: number): Promise<Response> {
+    return fetch(`${server.url}/api/chat`, { method: "POST", body: JSON.stringify({ model, messages: [{ role: "user", content: "Hi" }], stream: false, keep_alive: keepAlive, options: { num_predict: 2 } }) });
+  }
+
+  test("counts in /api/ps once an embeddings request created it, and in the memory budget", async () => {
+    expect((await ollamaChat("tiny")).status).toBe(200);
+    const before = await sizeOf("tiny");
+    // Loaded beside tiny and unloaded once it answered: tiny is still there, so the two fitted.
+    expect((await ollamaChat("text", 0)).status).toBe(200);
+    expect(await loaded(server)).toEqual(["tiny"]);
+
+    const embed = await fetch(`${server.url}/api/embed`, { method: "POST", body: JSON.stringify({ model: "tiny", input: "hello" }) });
+    expect(embed.status).toBe(200);
+    expect(((await sizeOf("tiny")) - before) / MiB).toBeCloseTo(41.1, 1);
+    // Now they do not: loading text unloads the idle tiny.
+    expect((await ollamaChat("text")).status).toBe(200);
+    expect(await loaded(server)).toEqual(["text"]);
+  });
+});

@@ -3,7 +3,8 @@ import { copyFile, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureModel } from "../../scripts/gen-model.ts";
-import { ModelCatalog, ModelNotFoundError } from "../../src/models/catalog.ts";
+import { ModelNotFoundError } from "../../src/errors.ts";
+import { ModelCatalog } from "../../src/models/catalog.ts";
 
 let dir: string;
 

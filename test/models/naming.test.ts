@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { InvalidRequestError } from "../../src/engine/types.ts";
+import { InvalidRequestError } from "../../src/errors.ts";
 import { canonicalModelName, modelNameForPath, pathForModelName, taggedModelName } from "../../src/models/naming.ts";
 
 describe("model naming", () => {

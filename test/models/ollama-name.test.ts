@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { InvalidRequestError } from "../../src/engine/types.ts";
+import { InvalidRequestError } from "../../src/errors.ts";
 import { displayName, isHuggingFace, parseOllamaName, sameName } from "../../src/models/ollama-name.ts";
 import { taggedModelName } from "../../src/models/naming.ts";
 

@@ -2,7 +2,7 @@ import { Elysia, t } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
 import { receiveBlob } from "../../models/blob-upload.ts";
 import { checkDigest } from "../../models/store.ts";
-import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
+import { ROUTE_CONFIG } from "../route-config.ts";
 import { OllamaError } from "./errors.ts";
 
 const Params = t.Object({ digest: t.String({ description: '"sha256:" and 64 lowercase hex digits (Ollama\'s file spelling "sha256-…" too)' }) });

@@ -1,8 +1,9 @@
 import { Elysia } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
-import { InvalidRequestError, type EngineEvent, type EngineMessage, type FinishReason, type GenerationRequest } from "../../engine/types.ts";
+import { InvalidRequestError } from "../../errors.ts";
+import type { EngineEvent, EngineMessage, FinishReason, GenerationRequest } from "../../engine/types.ts";
 import type { ModelInfo } from "../../models/catalog.ts";
-import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
+import { ROUTE_CONFIG } from "../route-config.ts";
 import { ChatRequest, ChatResponse, type ChatMessageT, type ChatRequestT, type ChatResponseT, type ToolCallT } from "./chat-schemas.ts";
 import { OllamaError } from "./errors.ts";
 import { checkCapabilities, createdAt, requireCompletion, logprobsOf, responseFormatOf, statsOf, thinkingOf, topLogprobsOf, type LogprobT } from "./generation.ts";
@@ -130,10 +131,10 @@ export function chatRoutes(engine: Engine) {
         return { model: body.model, created_at: createdAt(), message: { role: "assistant" as const, content: "" }, done: true, done_reason: doneReason };
       }
       const generation = toGenerationRequest(body, info, request.signal);
-      const { events } = await engine.start(generation);
-      if (body.stream === false) return collectChat(events, body.model, generation.topLogprobs);
+      const { events, modelName } = await engine.start(generation);
+      if (body.stream === false) return collectChat(events, modelName, generation.topLogprobs);
       // Elysia types a handler by its JSON response schema; a stream is a raw Response instead.
-      return ndjsonResponse(streamChat(events, body.model, generation.topLogprobs)) as never;
+      return ndjsonResponse(streamChat(events, modelName, generation.topLogprobs)) as never;
     },
     {
       // Ollama reads every body as JSON, whatever its content type: its docs use curl -d, which says form-urlencoded.

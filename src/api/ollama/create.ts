@@ -1,13 +1,13 @@
 import { Elysia } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
-import { InvalidRequestError } from "../../engine/types.ts";
+import { InvalidRequestError } from "../../errors.ts";
 import type { ModelCatalog } from "../../models/catalog.ts";
 import { createModel, type CreateSpec } from "../../models/create-model.ts";
 import { checkParameters } from "../../models/modelfile-parameters.ts";
 import { canonicalModelName } from "../../models/naming.ts";
 import { displayName, parseOllamaName } from "../../models/ollama-name.ts";
 import { uploadedGguf } from "../../models/uploaded-files.ts";
-import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
+import { ROUTE_CONFIG } from "../route-config.ts";
 import { CreateProgress, CreateRequest, type CreateRequestT } from "./create-schemas.ts";
 import { OllamaError } from "./errors.ts";
 import { humanNumber } from "./model-details.ts";

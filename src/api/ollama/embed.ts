@@ -1,6 +1,6 @@
 import { Elysia, t, type Static } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
-import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
+import { ROUTE_CONFIG } from "../route-config.ts";
 import { OllamaError } from "./errors.ts";
 import { SharedFields } from "./generation.ts";
 import { keepAliveMs } from "../../engine/keep-alive.ts";

@@ -1,9 +1,10 @@
 import { Elysia } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
 import type { TextCompletions, TextCompletionEvent } from "../../engine/text-completion.ts";
-import { InvalidRequestError, type EngineMessage, type FinishReason } from "../../engine/types.ts";
+import { InvalidRequestError } from "../../errors.ts";
+import type { EngineMessage, FinishReason } from "../../engine/types.ts";
 import type { ModelInfo } from "../../models/catalog.ts";
-import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
+import { ROUTE_CONFIG } from "../route-config.ts";
 import { OllamaError } from "./errors.ts";
 import { GenerateRequest, GenerateResponse, type GenerateRequestT, type GenerateResponseT } from "./generate-schemas.ts";
 import { checkCapabilities, createdAt, logprobsOf, requireCompletion, responseFormatOf, statsOf, thinkingOf, topLogprobsOf, type LogprobT } from "./generation.ts";
@@ -15,6 +16,8 @@ import { parseTemplate } from "./template.ts";
 
 interface StartedAnswer {
   events: AsyncIterable<TextCompletionEvent>;
+  /** the answering model's name: the request's, or the instruct model paired with it when thinking is off */
+  model: string;
   /** raw prompts return no context, as in Ollama */
   withContext: boolean;
   topLogprobs?: number;
@@ -53,7 +56,7 @@ async function startAnswer(engine: Engine, completions: TextCompletions, body: G
       echo: false,
       maxTokens: options.maxTokens ?? Infinity,
     });
-    return { events: started.events, withContext: !body.raw, topLogprobs };
+    return { events: started.events, model: body.model, withContext: !body.raw, topLogprobs };
   }
   const messages: EngineMessage[] = [...(body.system ? [{ role: "system" as const, content: body.system }] : []), { role: "user", content: body.prompt }];
   const started = await engine.start({
@@ -67,10 +70,11 @@ async function startAnswer(engine: Engine, completions: TextCompletions, body: G
     n: 1,
     chatTemplate: template?.kind === "jinja" ? template.template : undefined,
   });
-  return { events: started.events, withContext: true, topLogprobs };
+  return { events: started.events, model: started.modelName, withContext: true, topLogprobs };
 }
 
-export async function collectGenerate(answer: StartedAnswer, model: string): Promise<GenerateResponseT> {
+export async function collectGenerate(answer: StartedAnswer): Promise<GenerateResponseT> {
+  const model = answer.model;
   let response = "";
   let thinking: string | undefined;
   const logprobs: LogprobT[] = [];
@@ -104,7 +108,8 @@ export async function collectGenerate(answer: StartedAnswer, model: string): Pro
 }
 
 /** Engine events → Ollama's generate stream: response and thinking as they come, then the statistics and the context. */
-export async function* streamGenerate(answer: StartedAnswer, model: string): AsyncGenerator<GenerateResponseT> {
+export async function* streamGenerate(answer: StartedAnswer): AsyncGenerator<GenerateResponseT> {
+  const model = answer.model;
   const chunk = (fields: Partial<GenerateResponseT>): GenerateResponseT => ({ model, created_at: createdAt(), response: "", ...fields, done: false });
   let finishReason: FinishReason = "stop";
   for await (const event of answer.events) {
@@ -144,9 +149,9 @@ export function generateRoutes(engine: Engine) {
         return { model: body.model, created_at: createdAt(), response: "", done: true, done_reason: doneReason };
       }
       const answer = await startAnswer(engine, completions, { ...body, prompt: body.prompt }, info, request.signal);
-      if (body.stream === false) return collectGenerate(answer, body.model);
+      if (body.stream === false) return collectGenerate(answer);
       // Elysia types a handler by its JSON response schema; a stream is a raw Response instead.
-      return ndjsonResponse(streamGenerate(answer, body.model)) as never;
+      return ndjsonResponse(streamGenerate(answer)) as never;
     },
     {
       // Ollama reads every body as JSON, whatever its content type: its docs use curl -d, which says form-urlencoded.

@@ -1,6 +1,7 @@
 import { t, type Static } from "elysia";
 import type { TextCompletionEvent } from "../../engine/text-completion.ts";
-import { InvalidRequestError, type FinishReason, type ResponseFormat } from "../../engine/types.ts";
+import { InvalidRequestError } from "../../errors.ts";
+import type { FinishReason, ResponseFormat } from "../../engine/types.ts";
 import type { ModelInfo } from "../../models/catalog.ts";
 import { Options } from "./options.ts";
 

@@ -1,13 +1,13 @@
 import { Elysia } from "elysia";
 import { resolve } from "node:path";
 import type { Engine } from "../../engine/engine.ts";
-import { InvalidRequestError } from "../../engine/types.ts";
+import { InvalidRequestError } from "../../errors.ts";
 import type { ModelCatalog, ModelInfo } from "../../models/catalog.ts";
 import { copyModelFile, copyStoredModel, deleteModelFile } from "../../models/files.ts";
 import { parseOllamaName } from "../../models/ollama-name.ts";
 import { readGgufContents, type GgufContents } from "../../models/gguf-contents.ts";
 import { pathForModelName, taggedModelName } from "../../models/naming.ts";
-import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
+import { ROUTE_CONFIG } from "../route-config.ts";
 import { OllamaError } from "./errors.ts";
 import { modelDetails } from "./model-details.ts";
 import { renderModelfile, renderParameters, type ParameterValue } from "./modelfile.ts";

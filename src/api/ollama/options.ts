@@ -1,6 +1,6 @@
 import { t, type Static } from "elysia";
 import type { LoadOptions, SamplingOptions } from "../../engine/types.ts";
-import { optionValues, type OllamaOptions } from "../../models/ollama-options.ts";
+import { optionValues, type OllamaOptions } from "../../engine/ollama-options.ts";
 
 /** Ollama's defaults (docs/modelfile.mdx), not node-llama-cpp's greedy decoding. */
 const DEFAULTS = { temperature: 0.8, topK: 40, topP: 0.9, repeatLastN: 64 };

@@ -1,6 +1,8 @@
 import { t } from "elysia";
 import { Channel } from "../../engine/channel.ts";
-import { toOllamaErrorResponse } from "./errors.ts";
+import { classifyError } from "../errors.ts";
+import { ndjsonLine, NDJSON_HEADERS, streamResponse } from "../stream.ts";
+import { renderOllamaError, toOllamaErrorResponse } from "./errors.ts";
 
 /** Ollama's ProgressResponse: a status line, with a digest's byte counts while one is transferred. */
 export interface Progress {
@@ -46,27 +48,21 @@ export async function progressResponse(stream: boolean, clientSignal: AbortSigna
   } catch (err) {
     return toOllamaErrorResponse("PROGRESS", err);
   }
-  const encoder = new TextEncoder();
-  const line = (value: unknown) => encoder.encode(JSON.stringify(value) + "\n");
-  let pending: IteratorResult<Progress> | undefined = first;
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const next = pending ?? (await iterator.next());
-        pending = undefined;
-        if (next.done) controller.close();
-        else controller.enqueue(line(wire(next.value)));
-      } catch (err) {
-        // Stopped because the client went away: there is nobody to tell, and nothing went wrong.
-        if (!abort.signal.aborted) controller.enqueue(line(await toOllamaErrorResponse("PROGRESS", err).json()));
-        controller.close();
-      }
+  return streamResponse(
+    startingWith(first, iterator),
+    {
+      headers: NDJSON_HEADERS,
+      value: (progress) => ndjsonLine(wire(progress)),
+      // Stopped because the client went away: there is nobody to tell, and nothing went wrong.
+      error: (err) => (abort.signal.aborted ? undefined : ndjsonLine(renderOllamaError(classifyError("PROGRESS", err)))),
     },
-    cancel() {
-      abort.abort(new Error("the client went away"));
-    },
-  });
-  return new Response(body, { headers: { "content-type": "application/x-ndjson", "cache-control": "no-cache" } });
+    () => abort.abort(new Error("the client went away")),
+  );
+}
+
+/** The values of `rest`, after the one already read from it. */
+async function* startingWith<T>(first: IteratorResult<T>, rest: AsyncIterator<T>): AsyncGenerator<T> {
+  for (let next = first; !next.done; next = await rest.next()) yield next.value;
 }
 
 /** Go's omitempty on ProgressResponse's digest, total and completed. */

@@ -2,7 +2,7 @@ import { Elysia, t, type Static } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
 import type { RunningModel } from "../../engine/model-pool.ts";
 import { taggedModelName } from "../../models/naming.ts";
-import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
+import { ROUTE_CONFIG } from "../route-config.ts";
 import { ModelDetails, modelDetails } from "./model-details.ts";
 
 /** What Ollama's clients show for a model kept forever: Go's longest duration from now, about 292 years. */
@@ -11,7 +11,7 @@ const FOREVER_MS = 2 ** 63 / 1e6;
 const LoadedModel = t.Object({
   name: t.String({ description: '"name:tag"' }),
   model: t.String({ description: "The same as name" }),
-  size: t.Integer({ description: "Bytes of memory the weights and the context take" }),
+  size: t.Integer({ description: "Bytes of memory the weights and the context take, and the embeddings context once an embeddings request created it" }),
   digest: t.String({ description: "SHA-256 of the GGUF file, hex" }),
   details: ModelDetails,
   expires_at: t.String({ format: "date-time", description: "When it is unloaded unless used again (keep_alive); about 292 years away when kept forever" }),

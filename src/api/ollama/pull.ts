@@ -1,9 +1,9 @@
 import { Elysia, t } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
-import { InvalidRequestError } from "../../engine/types.ts";
+import { InvalidRequestError } from "../../errors.ts";
 import { BlobDownloads, downloadSettingsFrom } from "../../registry/blob-download.ts";
 import { pullModel } from "../../registry/pull.ts";
-import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
+import { ROUTE_CONFIG } from "../route-config.ts";
 import { OllamaError } from "./errors.ts";
 import { progressLine, progressResponse, TransferFields } from "./progress.ts";
 

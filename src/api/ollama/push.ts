@@ -1,8 +1,8 @@
 import { Elysia, t } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
-import { InvalidRequestError } from "../../engine/types.ts";
+import { InvalidRequestError } from "../../errors.ts";
 import { pushModel } from "../../registry/push.ts";
-import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
+import { ROUTE_CONFIG } from "../route-config.ts";
 import { OllamaError } from "./errors.ts";
 import { progressLine, progressResponse, TransferFields } from "./progress.ts";
 

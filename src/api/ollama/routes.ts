@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
-import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
+import { ROUTE_CONFIG } from "../route-config.ts";
 import { blobsRoutes } from "./blobs.ts";
 import { chatRoutes } from "./chat.ts";
 import { createRoutes } from "./create.ts";

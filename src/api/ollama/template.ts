@@ -1,4 +1,4 @@
-import { InvalidRequestError } from "../../engine/types.ts";
+import { InvalidRequestError } from "../../errors.ts";
 
 /**
  * /api/generate's `template`. Ollama's templates are Go templates; Hearth renders the subset a

@@ -1,8 +1,9 @@
 import { Elysia } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
 import type { StartedTextCompletion, TextCompletionEvent, TextCompletionRequest, TextPrompt } from "../../engine/text-completion.ts";
-import { InvalidRequestError, type FinishReason, type Usage } from "../../engine/types.ts";
-import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
+import { InvalidRequestError } from "../../errors.ts";
+import type { FinishReason, Usage } from "../../engine/types.ts";
+import { ROUTE_CONFIG } from "../route-config.ts";
 import { Completion, CompletionRequest, type CompletionRequestT, type CompletionT, type CompletionUsageT, type LegacyLogprobsT } from "./completions-schemas.ts";
 import { OpenAIError } from "./schemas.ts";
 import { sseResponse } from "./sse.ts";

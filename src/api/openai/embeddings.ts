@@ -1,7 +1,7 @@
 import { Elysia, t, type Static } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
 import type { EmbeddingResult } from "../../engine/embeddings.ts";
-import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
+import { ROUTE_CONFIG } from "../route-config.ts";
 import { OpenAIError } from "./schemas.ts";
 
 const TokenId = t.Integer({ minimum: 0 });

@@ -1,4 +1,5 @@
-import { InvalidRequestError, type GenerationRequest } from "../../engine/types.ts";
+import { InvalidRequestError } from "../../errors.ts";
+import type { GenerationRequest } from "../../engine/types.ts";
 import type { ChatCompletionRequestT } from "./schemas.ts";
 
 /**

@@ -1,7 +1,7 @@
 import { Elysia, t } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
 import type { ModelInfo } from "../../models/catalog.ts";
-import { ROUTE_CONFIG } from "../../server/elysia-config.ts";
+import { ROUTE_CONFIG } from "../route-config.ts";
 import { completionsRoutes } from "./completions.ts";
 import { embeddingsRoutes } from "./embeddings.ts";
 import { callStyleOf } from "./legacy-functions.ts";
@@ -23,11 +23,11 @@ function modelObject(m: ModelInfo): ModelT {
 
 export function openaiRoutes(engine: Engine) {
   const chat = async ({ body, request }: { body: ChatCompletionRequestT; request: Request }) => {
-    const { events } = await engine.start(toGenerationRequest(body, request.signal));
+    const { events, modelName } = await engine.start(toGenerationRequest(body, request.signal));
     const calls = callStyleOf(body);
     // Elysia types a handler by its JSON response schema; a stream is a raw Response instead.
-    if (body.stream) return sseResponse(streamChunks(events, body.model, body.stream_options?.include_usage === true, calls)) as never;
-    return collectCompletion(events, body.model, calls);
+    if (body.stream) return sseResponse(streamChunks(events, modelName, body.stream_options?.include_usage === true, calls)) as never;
+    return collectCompletion(events, modelName, calls);
   };
   const chatSchema = {
     // The app reads every body as JSON whatever its content type; "json" says so in the OpenAPI document.

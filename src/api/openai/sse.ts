@@ -1,33 +1,16 @@
-import { toOpenAIErrorResponse } from "./errors.ts";
+import { classifyError } from "../errors.ts";
+import { sseData, SSE_HEADERS, streamResponse } from "../stream.ts";
+import { renderOpenAIError } from "./errors.ts";
 
 /**
- * Server-sent events in OpenAI's framing. Cancelling the body (the client went away) returns
- * the iterator, which aborts generation in the engine. An error after the first byte can no
- * longer change the status code, so it is sent as a final `data: {"error": …}` event.
+ * Server-sent events in OpenAI's framing, ending with `data: [DONE]`. An error after the first
+ * byte can no longer change the status code, so it is sent as a final `data: {"error": …}` event.
  */
 export function sseResponse(chunks: AsyncGenerator<unknown>): Response {
-  const encoder = new TextEncoder();
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { value, done } = await chunks.next();
-        if (done) {
-          controller.enqueue(encoder.encode("data: [DONE]\n\n"));
-          controller.close();
-          return;
-        }
-        controller.enqueue(encoder.encode(`data: ${JSON.stringify(value)}\n\n`));
-      } catch (err) {
-        const errorBody = await toOpenAIErrorResponse("STREAM", err).json();
-        controller.enqueue(encoder.encode(`data: ${JSON.stringify(errorBody)}\n\n`));
-        controller.close();
-      }
-    },
-    async cancel() {
-      await chunks.return(undefined);
-    },
-  });
-  return new Response(body, {
-    headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" },
+  return streamResponse(chunks, {
+    headers: SSE_HEADERS,
+    value: sseData,
+    end: "data: [DONE]\n\n",
+    error: (err) => sseData(renderOpenAIError(classifyError("STREAM", err))),
   });
 }

@@ -1,15 +1,5 @@
-import {
-  InvalidRequestError,
-  type EngineEvent,
-  type EngineMessage,
-  type FinishReason,
-  type GenerationRequest,
-  type ResponseFormat,
-  type TokenLogprob,
-  type ToolCall,
-  type ToolChoice,
-  type Usage,
-} from "../../engine/types.ts";
+import { InvalidRequestError } from "../../errors.ts";
+import type { EngineEvent, EngineMessage, FinishReason, GenerationRequest, ResponseFormat, TokenLogprob, ToolCall, ToolChoice, Usage } from "../../engine/types.ts";
 import { functionsAsTools, type CallStyle } from "./legacy-functions.ts";
 import type { ChatCompletionChunkT, ChatCompletionRequestT, ChatCompletionT, ChatMessage, LogprobsT } from "./schemas.ts";
 

@@ -3,7 +3,7 @@ import Ajv from "ajv";
 import { Ollama, type ChatRequest, type ChatResponse, type Message } from "ollama";
 import { SCRIPTED } from "../../../scripts/gen-model.ts";
 import { ndjsonResponse } from "../../../src/api/ollama/ndjson.ts";
-import { InvalidRequestError } from "../../../src/engine/types.ts";
+import { InvalidRequestError } from "../../../src/errors.ts";
 import { modelsFolder } from "../../support/models.ts";
 import { PERSON_SCHEMA, WEATHER_TOOL } from "../../support/fixtures.ts";
 import { expectStats, json, ndjson, RFC3339 } from "../../support/ollama-wire.ts";

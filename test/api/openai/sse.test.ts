@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { sseResponse } from "../../../src/api/openai/sse.ts";
-import { InvalidRequestError } from "../../../src/engine/types.ts";
+import { InvalidRequestError } from "../../../src/errors.ts";
 
 test("an error after streaming began becomes a final data: {error} event instead of [DONE]", async () => {
   async function* chunks() {

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { collectCompletion, reasoningSwitch, streamChunks, toGenerationRequest } from "../../../src/api/openai/translate.ts";
 import type { ChatCompletionRequestT } from "../../../src/api/openai/schemas.ts";
-import { InvalidRequestError, type EngineEvent } from "../../../src/engine/types.ts";
+import { InvalidRequestError } from "../../../src/errors.ts";
+import type { EngineEvent } from "../../../src/engine/types.ts";
 
 const base: ChatCompletionRequestT = { model: "m", messages: [{ role: "user", content: "hi" }] };
 

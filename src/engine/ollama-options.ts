@@ -1,4 +1,4 @@
-import type { LoadOptions, SamplingOptions } from "../engine/types.ts";
+import type { LoadOptions, SamplingOptions } from "./types.ts";
 
 /** Ollama's option names (Modelfile PARAMETERs), as a request's `options` or a model's params layer hold them. */
 export type OllamaOptions = Record<string, unknown>;
