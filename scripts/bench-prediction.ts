@@ -7,7 +7,11 @@
  * and the speedup, their ratio; runs alternate sides so machine noise hits both alike, and the
  * answers must be identical.
  *
- *   bun scripts/bench-prediction.ts [--runs 5] [--threads N] [--json FILE]
+ *   bun scripts/bench-prediction.ts [--runs 5] [--threads N] [--drafting auto|on] [--json FILE]
+ *
+ * --drafting on drafts from the prediction at every step, to measure what drafting itself is worth
+ * here; auto (the default, as `hearth serve`) drafts only once the sequence measured that it pays
+ * (the warm-up request measures it).
  *
  * --threads defaults to Hearth's (the math cores). On a machine other work keeps busy, 1 thread
  * measures more steadily: llama.cpp's threads wait for each other at every step, so one of them
@@ -18,6 +22,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { Engine } from "../src/engine/engine.ts";
+import type { DraftingMode } from "../src/engine/draft-payoff.ts";
 import { ModelPool } from "../src/engine/model-pool.ts";
 import { flashAttentionFor, loadRuntime } from "../src/engine/runtime.ts";
 import type { GenerationRequest, Usage } from "../src/engine/types.ts";
@@ -28,10 +33,12 @@ const { values } = parseArgs({
   options: {
     runs: { type: "string", default: "5" },
     threads: { type: "string" },
+    drafting: { type: "string", default: "auto" },
     json: { type: "string", default: join(import.meta.dir, "..", ".cache", "bench", "prediction.json") },
   },
 });
 const RUNS = Number(values.runs);
+if (!["auto", "on"].includes(values.drafting!)) throw new Error(`--drafting must be auto or on, got "${values.drafting}"`);
 const MODEL = "bench-edit";
 
 interface Run {
@@ -59,6 +66,7 @@ async function main() {
     maxLoadedModels: 1,
     memoryBudget: Infinity,
     flashAttention: flashAttentionFor("auto", runtime.llama),
+    drafting: values.drafting as DraftingMode,
   });
   const engine = new Engine(runtime.llama, new ModelCatalog(models), pool);
 
@@ -121,14 +129,14 @@ async function main() {
   const summary = { without: side(without), with: side(withPrediction) };
   const speedup = summary.without.decodeMs / summary.with.decodeMs;
   const backend = runtime.llama.gpu === false ? `CPU, ${runtime.threads} thread${runtime.threads === 1 ? "" : "s"}` : runtime.description;
-  console.log(`\nprediction bench: ${MODEL} (bench preset's shape), ${backend}; ${RUNS} interleaved runs, medians; a ${answerTokens}-token answer, greedy`);
+  console.log(`\nprediction bench: ${MODEL} (bench preset's shape), ${backend}, drafting ${values.drafting}; ${RUNS} interleaved runs, medians; a ${answerTokens}-token answer, greedy`);
   console.log(`${"".padEnd(20)}${"decode ms".padStart(11)}${"tokens/s".padStart(10)}${"accepted".padStart(10)}${"rejected".padStart(10)}`);
   for (const [label, s] of [["without prediction", summary.without], ["with prediction", summary.with]] as const) {
     console.log(`${label.padEnd(20)}${s.decodeMs.toFixed(0).padStart(11)}${s.tokensPerSecond.toFixed(1).padStart(10)}${String(s.accepted).padStart(10)}${String(s.rejected).padStart(10)}`);
   }
   console.log(`decode speedup with the prediction: ${speedup.toFixed(2)}x`);
   await mkdir(dirname(values.json!), { recursive: true });
-  await writeFile(values.json!, JSON.stringify({ backend, runs: RUNS, answerTokens, ...summary, speedup, raw: { without: without.map(({ content: _, ...r }) => r), with: withPrediction.map(({ content: _, ...r }) => r) } }, null, 2));
+  await writeFile(values.json!, JSON.stringify({ backend, drafting: values.drafting, runs: RUNS, answerTokens, ...summary, speedup, raw: { without: without.map(({ content: _, ...r }) => r), with: withPrediction.map(({ content: _, ...r }) => r) } }, null, 2));
   console.log(`raw numbers: ${values.json}`);
   await runtime.llama.dispose();
 }

@@ -22,6 +22,9 @@ export const ROOT_SCHEMAS = [
   "CreateEmbeddingResponse",
   "ListModelsResponse",
   "Model",
+  "Response",
+  "ResponseStreamEvent",
+  "TokenCountsResource",
 ] as const;
 
 export type RootSchema = (typeof ROOT_SCHEMAS)[number];

@@ -1,15 +1,23 @@
 /**
- * The error shape a path's dialect answers with: Ollama's `{"error": "…"}` under /api/, OpenAI's
+ * The error shape a path's dialect answers with: Ollama's `{"error": "…"}` under /api/, Anthropic's
+ * `{"type": "error", "error": {"type", "message"}, "request_id"}` under /v1/messages, OpenAI's
  * `{"error": {"message", "type", "param", "code"}}` everywhere else (the app answers unknown paths
- * outside /api/ the OpenAI way).
+ * outside /api/ and /v1/messages the OpenAI way).
  */
-function dialectOf(path: string): "ollama" | "openai" {
-  return path.startsWith("/api/") ? "ollama" : "openai";
+export function dialectOf(path: string): "ollama" | "openai" | "anthropic" {
+  if (path.startsWith("/api/")) return "ollama";
+  const pathname = path.split("?")[0]!;
+  return pathname === "/v1/messages" || pathname.startsWith("/v1/messages/") ? "anthropic" : "openai";
 }
 
 export function isErrorShape(path: string, body: unknown): boolean {
   if (typeof body !== "object" || body === null || !("error" in body)) return false;
   const error = (body as { error: unknown }).error;
+  if (dialectOf(path) === "anthropic") {
+    const { type, message } = (error ?? {}) as Record<string, unknown>;
+    const requestId = (body as { request_id?: unknown }).request_id;
+    return (body as { type?: unknown }).type === "error" && typeof type === "string" && typeof message === "string" && message !== "" && (requestId === null || typeof requestId === "string");
+  }
   if (dialectOf(path) === "ollama") return typeof error === "string" && error !== "" && Object.keys(body).length === 1;
   if (typeof error !== "object" || error === null) return false;
   const { message, type, param, code } = error as Record<string, unknown>;

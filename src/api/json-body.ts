@@ -1,3 +1,5 @@
+import { ContentEncodingError, decodeContent } from "./content-encoding.ts";
+
 /** A request body that cannot be read as JSON; each API words it in its own error shape. */
 export class BodyParseError extends Error {}
 
@@ -10,8 +12,8 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true });
  * either. JSON is UTF-8 (RFC 8259), so a charset parameter is not honoured, only named when the
  * body fails.
  */
-export async function readJsonBody(request: Request): Promise<Record<string, unknown>> {
-  const bytes = await request.arrayBuffer();
+export async function readJsonBody(request: Request, maxBytes = Infinity): Promise<Record<string, unknown>> {
+  const bytes = await decodedBytes(request, maxBytes);
   let text: string;
   try {
     text = UTF8.decode(bytes);
@@ -35,6 +37,16 @@ export async function readJsonBody(request: Request): Promise<Record<string, unk
     throw new BodyParseError(`The request body must be a JSON object, not ${kindOf(value)}.`);
   }
   return value as Record<string, unknown>;
+}
+
+/** The body's bytes, its Content-Encoding (Codex CLI sends zstd) undone; at most maxBytes once decoded. */
+async function decodedBytes(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  try {
+    return await decodeContent(bytes, request.headers.get("content-encoding"), maxBytes);
+  } catch (err) {
+    throw err instanceof ContentEncodingError ? new BodyParseError(err.message) : err;
+  }
 }
 
 /**

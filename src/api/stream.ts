@@ -20,10 +20,14 @@ export interface StreamFraming<T> {
  */
 export function streamResponse<T>(chunks: AsyncIterator<T>, framing: StreamFraming<T>, cancel: () => unknown = () => chunks.return?.(undefined)): Response {
   const encoder = new TextEncoder();
+  // A client hanging up while pull() awaits the next value closes the stream under it: what that
+  // value (or failure) was no longer goes anywhere, and is no fault of the server's.
+  let cancelled = false;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         const { value, done } = await chunks.next();
+        if (cancelled) return;
         if (!done) {
           controller.enqueue(encoder.encode(framing.value(value)));
           return;
@@ -31,12 +35,14 @@ export function streamResponse<T>(chunks: AsyncIterator<T>, framing: StreamFrami
         if (framing.end !== undefined) controller.enqueue(encoder.encode(framing.end));
         controller.close();
       } catch (err) {
+        if (cancelled) return;
         const last = framing.error(err);
         if (last !== undefined) controller.enqueue(encoder.encode(last));
         controller.close();
       }
     },
     async cancel() {
+      cancelled = true;
       await cancel();
     },
   });
@@ -49,6 +55,11 @@ export const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8",
 /** An SSE event carrying a value as its data alone. */
 export function sseData(value: unknown): string {
   return `data: ${JSON.stringify(value)}\n\n`;
+}
+
+/** An SSE event named by its `event:` line (OpenAI's Responses streams name each by its type). */
+export function sseEvent(name: string, value: unknown): string {
+  return `event: ${name}\ndata: ${JSON.stringify(value)}\n\n`;
 }
 
 /** Newline-delimited JSON, Ollama's streams. */

@@ -1,3 +1,4 @@
+import { Kind } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 
 type Schema = Record<string, unknown> & { anyOf?: Schema[]; properties?: Record<string, Schema> };
@@ -6,6 +7,36 @@ interface ValueError {
   message: string;
   schema: Schema;
   value: unknown;
+}
+
+/** The message of Elysia's ValidationError for a request schema, never shown: validationDetail words the failure. */
+export const QUIET_VALIDATION_MESSAGE = "The request does not match its schema.";
+
+/**
+ * Gives every request schema of the app's routes (bodies, queries, path parameters, headers) the
+ * message its failures carry. Without one, Elysia's ValidationError renders the whole value that
+ * failed into its message, pretty-printed, with up to 64 errors each holding its own value: a
+ * 10 MB string is rendered several times over, 10,000 levels of nesting take seconds (or overflow
+ * the stack). A schema with an `error` of its own (Elysia's custom error message) skips all that;
+ * the first error, which validationDetail reads, is still found. The property is not enumerable,
+ * so the OpenAPI document does not show it. Used as a plugin once every route is added.
+ */
+export function quietValidationErrors<App extends { routes: ReadonlyArray<{ hooks?: unknown }> }>(app: App): App {
+  const seen = new WeakSet<object>();
+  for (const route of app.routes) {
+    const hooks = (route.hooks ?? {}) as Record<string, unknown>;
+    for (const part of ["body", "query", "params", "headers", "cookie"]) quiet(hooks[part], seen);
+  }
+  return app;
+}
+
+function quiet(node: unknown, seen: WeakSet<object>): void {
+  if (typeof node !== "object" || node === null || seen.has(node)) return;
+  seen.add(node);
+  if (!Array.isArray(node) && Kind in node && !("error" in node)) {
+    Object.defineProperty(node, "error", { value: QUIET_VALIDATION_MESSAGE, enumerable: false, configurable: true, writable: true });
+  }
+  for (const child of Object.values(node)) quiet(child, seen);
 }
 
 /**
@@ -78,6 +109,9 @@ function describeSchema(schema: Schema): string | undefined {
   if (typeof schema.maximum === "number") bounds.push(`≤ ${schema.maximum}`);
   if (typeof schema.minItems === "number") bounds.push(`at least ${schema.minItems} item(s)`);
   if (typeof schema.maxItems === "number") bounds.push(`at most ${schema.maxItems} item(s)`);
+  if (typeof schema.minLength === "number" && schema.minLength > 0) bounds.push(`at least ${schema.minLength} character(s)`);
+  if (typeof schema.maxLength === "number") bounds.push(`at most ${schema.maxLength} character(s)`);
+  if (typeof schema.pattern === "string") bounds.push(`matching /${schema.pattern}/`);
   const name = type === "integer" ? "an integer" : type === "array" ? "an array" : type === "object" ? "an object" : type;
   return bounds.length > 0 ? `${name} ${bounds.join(", ")}` : name;
 }

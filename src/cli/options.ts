@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { keepAliveMs } from "../engine/keep-alive.ts";
 import { FLASH_ATTENTION_CHOICES, GPU_CHOICES, type FlashAttentionChoice, type GpuChoice } from "../engine/runtime.ts";
+import { DRAFTING_MODES, type DraftingMode } from "../engine/draft-payoff.ts";
 import { parseInstructPair, type InstructPair } from "../models/instruct-pairs.ts";
 
 export interface ServeOptions {
@@ -23,6 +24,8 @@ export interface ServeOptions {
   ollamaModels?: string;
   /** ms that requests in flight at SIGTERM may take to finish before they are ended with an error */
   shutdownTimeoutMs: number;
+  /** when sequences draft tokens from a request's prediction (OpenAI's predicted outputs) */
+  predictionDrafting: DraftingMode;
   /** reasoning models paired with the instruct models that answer when thinking is off */
   instructModels: InstructPair[];
 }
@@ -96,6 +99,11 @@ function parsePort(raw: string, source: string): number {
   return n;
 }
 
+function draftingMode(raw: string, source: string): DraftingMode {
+  if (!DRAFTING_MODES.includes(raw as DraftingMode)) throw new UsageError(`${source} must be one of ${DRAFTING_MODES.join(", ")}, got "${raw}"`);
+  return raw as DraftingMode;
+}
+
 function instructPair(raw: string, source: string): InstructPair {
   const pair = parseInstructPair(raw);
   if (typeof pair === "string") throw new UsageError(`${source} ${pair}`);
@@ -122,6 +130,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: "maxLoadedModels", flag: "max-loaded-models", env: "HEARTH_MAX_LOADED_MODELS", ollamaEnv: "OLLAMA_MAX_LOADED_MODELS", placeholder: "N", default: "3", help: "models kept loaded at once; one more unloads the least recently used idle model", parse: positiveInt },
   { key: "memoryBudget", flag: "memory-budget", env: "HEARTH_MEMORY_BUDGET", placeholder: "SIZE", default: "auto", help: "memory the loaded models may take (\"16GiB\"; auto = RAM plus dedicated GPU memory)", parse: memorySize },
   { key: "shutdownTimeoutMs", flag: "shutdown-timeout", env: "HEARTH_SHUTDOWN_TIMEOUT", placeholder: "DUR", default: "30s", help: "on SIGTERM, how long requests in flight may take to finish before they end with an error (\"30s\", \"2m\", seconds)", parse: nonNegativeDuration, format: (ms: number) => `${ms / 1000}s` },
+  { key: "predictionDrafting", flag: "prediction-drafting", env: "HEARTH_PREDICTION_DRAFTING", placeholder: "MODE", default: "auto", help: "predicted outputs: auto (draft from the prediction where that is measured to be faster) | on | off", parse: draftingMode },
   { key: "instructModels", flag: "instruct-model", env: "HEARTH_INSTRUCT_MODELS", placeholder: "THINKING=INSTRUCT", default: "none", repeatable: true, help: "the instruct model answering requests that turn thinking off for a reasoning model (repeatable)", parse: instructPair, format: (pair: InstructPair) => `${pair.thinking}=${pair.instruct}` },
 ];
 

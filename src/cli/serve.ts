@@ -41,6 +41,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     maxLoadedModels: options.maxLoadedModels,
     memoryBudget: options.memoryBudget === "auto" ? await machineMemory(runtime.llama) : options.memoryBudget,
     flashAttention: flashAttentionFor(options.flashAttention, runtime.llama),
+    drafting: options.predictionDrafting,
   });
   const metrics = new Metrics(pool);
   const telemetry = new Telemetry(metrics);

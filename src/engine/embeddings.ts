@@ -2,6 +2,7 @@ import type { LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
 import type { ModelCatalog, ModelInfo } from "../models/catalog.ts";
 import type { LoadedModel } from "./loaded-model.ts";
 import type { ModelPool } from "./model-pool.ts";
+import { tokenizeStart, tooLongToTokenize } from "./prompt-bound.ts";
 import { checkTokenIds } from "./token-ids.ts";
 import { CancelledError, InvalidRequestError } from "../errors.ts";
 import type { EngineObserver, LoadOptions } from "./types.ts";
@@ -77,12 +78,15 @@ async function embedWith(loaded: LoadedModel, context: LlamaEmbeddingContext, re
   // node-llama-cpp refuses an input that fills the whole context; a request's own limit may be lower.
   const limited = request.contextLimit !== undefined && request.contextLimit < loaded.contextSize;
   const maxLength = limited ? request.contextLimit! : loaded.contextSize - 1;
+  const limit = limited ? `The context is limited to ${maxLength} tokens` : `This model's maximum context length is ${loaded.contextSize} tokens`;
   const inputs = request.inputs.map((input, i) => {
-    const tokens = tokensOf(model, input, paramOf(i));
+    // A text far longer than the context is refused before it is tokenized, or only its start is tokenized to be cut.
+    const fewest = typeof input === "string" && !request.truncate ? tooLongToTokenize(model, input, maxLength + 1) : undefined;
+    if (fewest !== undefined) throw new InvalidRequestError(`${limit}, but ${paramOf(i)} is at least ${fewest} tokens long.`, paramOf(i), "context_length_exceeded");
+    const tokens = tokensOf(model, input, paramOf(i), request.truncate ? maxLength + 1 : undefined);
     const length = context.calculateInputLength(tokens);
     if (length <= maxLength) return tokens;
     if (request.truncate) return truncated(context, tokens, maxLength, paramOf(i));
-    const limit = limited ? `The context is limited to ${maxLength} tokens` : `This model's maximum context length is ${loaded.contextSize} tokens`;
     throw new InvalidRequestError(`${limit}, but ${paramOf(i)} is ${length} tokens long.`, paramOf(i), "context_length_exceeded");
   });
 
@@ -106,10 +110,11 @@ function truncated(context: LlamaEmbeddingContext, tokens: Token[], maxLength: n
   return kept;
 }
 
-function tokensOf(model: LlamaModel, input: string | number[], param: string): Token[] {
+/** `atMost`: only that many tokens are wanted (the input is to be cut), so a long text's start is tokenized, not all of it. */
+function tokensOf(model: LlamaModel, input: string | number[], param: string, atMost?: number): Token[] {
   if (typeof input !== "string") return checkTokenIds(model, input, param);
   if (input === "") throw new InvalidRequestError(`${param} must not be an empty string`, param);
-  return model.tokenize(input);
+  return atMost === undefined ? model.tokenize(input) : tokenizeStart(model, input, atMost);
 }
 
 function unitLength(vector: readonly number[]): number[] {

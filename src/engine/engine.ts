@@ -23,9 +23,11 @@ import type { LoadedModel } from "./loaded-model.ts";
 import type { HoldOptions, ModelPool, SequenceLease } from "./model-pool.ts";
 import { draftableTokens, followPrediction, type PredictionCounts } from "./prediction.ts";
 import { withPrefix } from "./prefix.ts";
+import { reachableStops, refuseLongerThanContext } from "./prompt-bound.ts";
 import { choiceSeed, toLlamaSampling } from "./sampling.ts";
 import { TextCompletions } from "./text-completion.ts";
 import { checkTokenIds } from "./token-ids.ts";
+import { Tokens } from "./tokens.ts";
 import { ToolParams } from "./tool-params.ts";
 import { InvalidRequestError } from "../errors.ts";
 import type { EngineEvent, EngineObserver, FinishReason, GenerationRequest, Usage } from "./types.ts";
@@ -35,7 +37,20 @@ export interface StartedGeneration {
   model: ModelInfo;
   /** the answering model's name for the response: the request's, or the pair's instruct name */
   modelName: string;
+  /** the rendered prompt's length, and how much of it the leased sequence already holds (as the done event's usage reports them) */
+  promptTokens: number;
+  cachedTokens: number;
   events: AsyncIterable<EngineEvent>;
+}
+
+/** A request checked and made ready for a model, before the model is loaded. */
+interface Prepared {
+  info: ModelInfo;
+  request: GenerationRequest;
+  history: ChatHistoryItem[];
+  functions?: ChatModelFunctions;
+  toolParams: ToolParams;
+  grammar?: LlamaGrammar;
 }
 
 interface Plan {
@@ -54,6 +69,8 @@ interface Plan {
 
 interface ChoiceOutcome {
   finishReason: FinishReason;
+  /** the stop string that ended the choice */
+  stopSequence?: string;
   /** counted before logprobs are measured: evaluating the answer again is not generating it */
   completionTokens: number;
   reasoningTokens: number;
@@ -71,6 +88,8 @@ export class Engine {
   /** legacy text completion: raw prompts, no chat template */
   readonly completions: TextCompletions;
   readonly embeddings: Embeddings;
+  /** a model's tokenizer on its own (llama.cpp's /tokenize and /detokenize) */
+  readonly tokens: Tokens;
 
   constructor(
     readonly llama: Llama,
@@ -80,10 +99,40 @@ export class Engine {
   ) {
     this.completions = new TextCompletions(catalog, pool, observer);
     this.embeddings = new Embeddings(catalog, pool, observer);
+    this.tokens = new Tokens(catalog, pool);
   }
 
   async start(requested: GenerationRequest): Promise<StartedGeneration> {
     const startedAt = process.hrtime.bigint();
+    const prepared = await this.prepare(requested);
+    const { info, request } = prepared;
+    const { lease, plan } = await this.pool.lease(info, { keepAliveMs: request.keepAliveMs, load: request.load, signal: request.signal }, (loaded) =>
+      this.plan(loaded, request, prepared),
+    );
+    // What the sequence already holds of the prompt is not evaluated again; its last token always
+    // is, since the logits the first new token is sampled from come from evaluating it.
+    const cachedTokens = Math.min(lease.sequence.compareContextTokens(plan.prompt).firstDifferentIndex, plan.promptTokens - 1);
+    return { model: info, modelName: request.model, promptTokens: plan.promptTokens, cachedTokens, events: this.run(lease, request, plan, startedAt, cachedTokens) };
+  }
+
+  /**
+   * The prompt tokens the request would have, rendered exactly as start() renders it (the same
+   * checks, chat template, tools and history), without generating or taking a sequence. A prompt
+   * longer than the context is counted, not refused.
+   */
+  async countTokens(requested: GenerationRequest): Promise<{ model: ModelInfo; promptTokens: number }> {
+    const prepared = await this.prepare(requested);
+    const { info, request } = prepared;
+    const hold = await this.pool.hold(info, { keepAliveMs: request.keepAliveMs, load: request.load, signal: request.signal });
+    try {
+      return { model: info, promptTokens: this.render(hold.loaded, request, prepared).prompt.length };
+    } finally {
+      hold.release();
+    }
+  }
+
+  /** Everything about a request that can be checked without its model loaded. */
+  private async prepare(requested: GenerationRequest): Promise<Prepared> {
     const { info, asked } = await this.answering(requested);
     const request = { ...withModelParameters(asked, info), maxTokens: modelMaxTokens(asked.maxTokens, info), messages: withModelMessages(asked.messages, info) };
     if (!info.capabilities.includes("completion")) {
@@ -98,10 +147,7 @@ export class Engine {
     if (history.at(-1)?.type !== "model") history.push({ type: "model", response: [] });
     const toolParams = await ToolParams.compile(this.llama, request.tools);
     const functions = offersTools(request) ? toFunctions(request) : undefined;
-    const { lease, plan } = await this.pool.lease(info, { keepAliveMs: request.keepAliveMs, load: request.load, signal: request.signal }, (loaded) =>
-      this.plan(loaded, request, { history, functions, grammar, toolParams }),
-    );
-    return { model: info, modelName: request.model, events: this.run(lease, request, plan, startedAt) };
+    return { info, request, history, functions, grammar, toolParams };
   }
 
   /**
@@ -124,16 +170,23 @@ export class Engine {
     return this.pool.unload(info);
   }
 
-  /** Renders the prompt once to count its tokens: a prompt that does not fit is refused, never truncated. */
-  private plan(loaded: LoadedModel, request: GenerationRequest, { history, functions, grammar, toolParams }: Pick<Plan, "history" | "functions" | "grammar" | "toolParams">): Plan {
+  /** The chat wrapper the request is generated with, and its prompt rendered and tokenized. */
+  /** `contextSize`: a prompt that cannot fit in it is refused before it is tokenized (a 10 MB one would take many seconds). */
+  private render(loaded: LoadedModel, request: GenerationRequest, { history, functions }: Pick<Plan, "history" | "functions">, contextSize?: number): Pick<Plan, "wrapper" | "prompt"> {
     const model = loaded.model;
     let wrapper = loaded.chatWrapper(request.reasoning, request.chatTemplate);
     if (functions && request.toolChoice !== "auto") wrapper = forceToolCall(wrapper);
     if (request.prefix?.length) wrapper = withPrefix(wrapper, LlamaText.fromTokens(model.tokenizer, checkTokenIds(model, request.prefix, "context")));
     const { contextText } = wrapper.generateContextState({ chatHistory: history, availableFunctions: functions });
-    const prompt = contextText.tokenize(model.tokenizer);
-    const promptTokens = prompt.length;
+    if (contextSize !== undefined) refuseLongerThanContext(model, contextText, contextSize, "messages");
+    return { wrapper, prompt: contextText.tokenize(model.tokenizer) };
+  }
+
+  /** Renders the prompt once to count its tokens: a prompt that does not fit is refused, never truncated. */
+  private plan(loaded: LoadedModel, request: GenerationRequest, { history, functions, grammar, toolParams }: Pick<Plan, "history" | "functions" | "grammar" | "toolParams">): Plan {
     const contextSize = Math.min(loaded.contextSize, request.contextLimit ?? Infinity);
+    const { wrapper, prompt } = this.render(loaded, request, { history, functions }, contextSize);
+    const promptTokens = prompt.length;
     if (promptTokens >= contextSize) {
       throw new InvalidRequestError(
         `This model's maximum context length is ${contextSize} tokens, but the prompt is ${promptTokens} tokens long.`,
@@ -145,12 +198,9 @@ export class Engine {
     return { history, wrapper, functions, grammar, toolParams, prompt, promptTokens, maxTokens: Math.min(request.maxTokens ?? room, room), contextSize };
   }
 
-  private run(lease: SequenceLease, request: GenerationRequest, plan: Plan, startedAt: bigint): AsyncIterable<EngineEvent> {
+  private run(lease: SequenceLease, request: GenerationRequest, plan: Plan, startedAt: bigint, cachedTokens: number): AsyncIterable<EngineEvent> {
     return streamOnLease<EngineEvent>(lease, request.signal, async (channel, signal) => {
       const timing: { firstTokenAt?: bigint } = {};
-      // What the sequence already holds of the prompt is not evaluated again; its last token always
-      // is, since the logits the first new token is sampled from come from evaluating it.
-      const cachedTokens = Math.min(lease.sequence.compareContextTokens(plan.prompt).firstDifferentIndex, plan.promptTokens - 1);
       let reasoningTokens = 0;
       let completionTokens = 0;
       let context: Token[] = [];
@@ -166,7 +216,7 @@ export class Engine {
         context = outcome.context;
         predicted.accepted += outcome.prediction.accepted;
         predicted.rejected += outcome.prediction.rejected;
-        channel.push({ type: "finish", choice, finishReason: outcome.finishReason });
+        channel.push({ type: "finish", choice, finishReason: outcome.finishReason, ...(outcome.stopSequence !== undefined && { stopSequence: outcome.stopSequence }) });
       }
       const usage: Usage = {
         promptTokens: plan.promptTokens,
@@ -214,8 +264,8 @@ export class Engine {
         stopOnAbortSignal: true,
         maxTokens: plan.maxTokens,
         ...sampling,
-        customStopTriggers: request.stop.length > 0 ? request.stop : undefined,
-        budgets: request.reasoning === false ? { thoughtTokens: 0 } : undefined,
+        customStopTriggers: reachableStops(model, request.stop, plan.maxTokens),
+        budgets: request.reasoning === false ? { thoughtTokens: 0 } : request.reasoningBudget !== undefined ? { thoughtTokens: request.reasoningBudget } : undefined,
         onToken: (tokens: Token[]) => {
           if (generationStart < 0) {
             generationStart = lease.sequence.nextTokenIndex;
@@ -260,8 +310,10 @@ export class Engine {
         emitWithLogprobs(content, generated, measured, choice, channel);
       }
       const prompt = lease.sequence.contextTokens.slice(0, generationStart < 0 ? undefined : generationStart);
+      const metadata = (result as { metadata: { stopReason: string; customStopTrigger?: Array<string | Token> } }).metadata;
       return {
-        finishReason: finishReason((result as { metadata: { stopReason: string } }).metadata.stopReason, calledTools),
+        finishReason: finishReason(metadata.stopReason, calledTools),
+        stopSequence: !calledTools && metadata.stopReason === "customStopTrigger" ? stopString(metadata.customStopTrigger, request.stop) : undefined,
         completionTokens,
         reasoningTokens,
         context: [...prompt, ...generated],
@@ -305,6 +357,9 @@ function toFunctions(request: GenerationRequest): ChatModelFunctions {
   if (offered.length === 0) {
     throw new InvalidRequestError(`tool_choice names the function "${(choice as { name: string }).name}", which is not in tools`, "tool_choice");
   }
+  // For any API whose schema lets them through: node-llama-cpp (and the grammar a name is written in) fails on them, a 500.
+  const unusable = request.tools.findIndex((tool) => !/^[^\s\x00-\x1f\x7f-\x9f]+$/.test(tool.name));
+  if (unusable >= 0) throw new InvalidRequestError(`tools[${unusable}]: a function name must not be empty or hold whitespace or control characters`, "tools");
   return Object.fromEntries(offered.map((tool) => [tool.name, { description: tool.description, params: tool.parameters as never }]));
 }
 
@@ -318,6 +373,13 @@ function finishReason(stopReason: string, calledTools: boolean): FinishReason {
     default:
       return "stop";
   }
+}
+
+/** The stop string a custom stop trigger came from (node-llama-cpp reports the trigger as text and token parts). */
+function stopString(trigger: Array<string | Token> | undefined, stop: string[]): string | undefined {
+  if (!trigger) return undefined;
+  const text = trigger.filter((part): part is string => typeof part === "string").join("");
+  return stop.find((s) => s === text) ?? (text || undefined);
 }
 
 function newToolCallId(): string {

@@ -2,6 +2,7 @@ import type { ChatWrapper, LlamaContext, LlamaContextSequence, LlamaEmbeddingCon
 import { JinjaTemplateChatWrapper, resolveChatWrapper } from "node-llama-cpp";
 import type { ModelInfo } from "../models/catalog.ts";
 import { asMemoryError, estimateEmbeddingContext } from "./memory-estimate.ts";
+import { withRenderBudget, withTemplateBudget } from "./template-budget.ts";
 import { CancelledError, InvalidRequestError, ServerBusyError } from "../errors.ts";
 
 /** What a model was loaded with: the pool's defaults with a request's load options applied. */
@@ -77,25 +78,41 @@ export class LoadedModel {
     const key = reasoning === false ? "off" : "default";
     let wrapper = this.wrappers.get(key);
     if (!wrapper) {
-      wrapper = resolveChatWrapper(this.model, {
-        warningLogs: false,
-        customWrapperSettings:
-          reasoning === false
-            ? { qwen: { thoughts: "discourage" }, jinjaTemplate: { additionalRenderParameters: { enable_thinking: false } } }
-            : undefined,
-      });
+      // A GGUF's template is a program too (a model may come through /api/create): it gets the same budget.
+      const spent = (why: string) => new InvalidRequestError(`model "${this.info.name}" has a chat template that cannot be used: ${why}`, "model");
+      const resolved = withTemplateBudget(
+        () =>
+          resolveChatWrapper(this.model, {
+            warningLogs: false,
+            customWrapperSettings:
+              reasoning === false
+                ? { qwen: { thoughts: "discourage" }, jinjaTemplate: { additionalRenderParameters: { enable_thinking: false } } }
+                : undefined,
+          }),
+        spent,
+      );
+      // Rendering a prompt with it takes as long as the conversation makes it: one too long for the budget is the messages' doing.
+      wrapper = withRenderBudget(resolved, (why) => new InvalidRequestError(`The messages are too many to render: ${why}.`, "messages"));
       this.wrappers.set(key, wrapper);
     }
     return wrapper;
   }
 
-  /** Not cached: a request's template is its own, and building the wrapper is cheap next to generating. */
+  /**
+   * Not cached: a request's template is its own, and building the wrapper is cheap next to generating.
+   * Building it renders the template a few dozen times, and every prompt renders it again: all
+   * under a time budget, since the template is the client's program run on the event loop.
+   */
   private customWrapper(template: string, reasoning: boolean | undefined): ChatWrapper {
+    const spent = (why: string) => new InvalidRequestError(`template cannot be used as a Jinja chat template: ${why}`, "template");
+    let wrapper: ChatWrapper;
     try {
-      return new JinjaTemplateChatWrapper({ template, tokenizer: this.model.tokenizer, reasoning: reasoning ?? null });
+      wrapper = withTemplateBudget(() => new JinjaTemplateChatWrapper({ template, tokenizer: this.model.tokenizer, reasoning: reasoning ?? null }), spent);
     } catch (err) {
+      if (err instanceof InvalidRequestError) throw err;
       throw new InvalidRequestError(`template cannot be used as a Jinja chat template: ${(err as Error).message}`, "template");
     }
+    return withRenderBudget(wrapper, spent);
   }
 
   /**

@@ -3,6 +3,7 @@ import type { ModelInfo } from "../models/catalog.ts";
 import { keepSequencesInStep } from "./batch-sync.ts";
 import { LoadedModel, type EffectiveLoadOptions } from "./loaded-model.ts";
 import { asMemoryError, estimateMemory, type MemoryEstimate } from "./memory-estimate.ts";
+import type { DraftingMode } from "./draft-payoff.ts";
 import { predictingSequence } from "./prediction.ts";
 import { CancelledError, InsufficientMemoryError } from "../errors.ts";
 import type { LoadOptions } from "./types.ts";
@@ -27,6 +28,8 @@ export interface PoolOptions {
   memoryBudget: number;
   /** llama.cpp's flash attention for the contexts: on, off, or node-llama-cpp's choice; default "auto" */
   flashAttention?: boolean | "auto";
+  /** when sequences draft tokens from a request's prediction; default "auto" (where it pays, measured) */
+  drafting?: DraftingMode;
 }
 
 /** What a request asks of the model it holds. */
@@ -194,7 +197,8 @@ export class ModelPool {
       // Without GPU offloading every layer count loads the same model, so none is worth a reload.
       gpuLayers: this.llama.supportsGpuOffloading ? (load.gpuLayers ?? "auto") : "auto",
       threads: load.threads ?? this.options.threads,
-      batchSize: load.batchSize,
+      // llama.cpp clamps a batch to the context: a larger one would change nothing but the memory estimate.
+      batchSize: load.batchSize === undefined ? undefined : Math.min(load.batchSize, this.options.contextSize),
       useMmap: load.useMmap ?? true,
     };
   }
@@ -282,7 +286,7 @@ export class ModelPool {
         .createContext({ contextSize, sequences: this.options.parallel, threads: options.threads, batchSize: options.batchSize, flashAttention: this.options.flashAttention })
         .catch(asMemoryError(info));
       if (this.options.parallel > 1) keepSequencesInStep(context);
-      const sequences = Array.from({ length: this.options.parallel }, () => predictingSequence(context));
+      const sequences = Array.from({ length: this.options.parallel }, () => predictingSequence(context, this.options.drafting ?? "auto"));
       return new LoadedModel(info, model, context, sequences, options, this.options.maxQueue);
     } catch (err) {
       await model.dispose();

@@ -1,4 +1,5 @@
 import { TokenPredictor, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
+import { DraftPayoff, type DraftingMode } from "./draft-payoff.ts";
 import { guardDraftDraws } from "./prediction-draws.ts";
 import type { GenerationRequest } from "./types.ts";
 
@@ -17,7 +18,8 @@ const MIN_KEY = 2;
  * part (an edit), it finds the answer's latest tokens in the prediction again and drafts from
  * there. The answer is what the model samples either way; a draft makes its decode step evaluate
  * two tokens, which pays where such a step costs about what a step of one does (GPUs, CPUs whose
- * decoding waits on memory; `npm run bench:prediction` measures it).
+ * decoding waits on memory; `npm run bench:prediction` measures it): in `auto` mode the drafter
+ * times its steps both ways and drafts only if that is faster (DraftPayoff).
  *
  * node-llama-cpp takes predictors only when a sequence is created, and the pool's sequences serve
  * request after request, so each sequence has one drafter that a request tells its prediction
@@ -39,6 +41,19 @@ export class PredictionDrafter extends TokenPredictor {
   private lastCursor = 0;
   /** the token just drafted, until the decode that verifies it takes it */
   private pending?: Token;
+  private readonly payoff: DraftPayoff;
+  /** when the decode step under way began (undefined: not timed) */
+  private stepStartedAt?: number;
+  /** answer tokens the step under way produced so far */
+  private stepTokens = 0;
+  private stepDrafted = false;
+  /** the next step is an evaluation's first, which also evaluates the prompt: not timed */
+  private promptStep = true;
+
+  constructor(mode: DraftingMode) {
+    super();
+    this.payoff = new DraftPayoff(mode);
+  }
 
   /** Drafts from `prediction` for the generation about to start; undefined stops drafting. */
   follow(prediction: readonly Token[] | undefined): void {
@@ -48,11 +63,15 @@ export class PredictionDrafter extends TokenPredictor {
     this.cursor = undefined;
     this.lastCursor = 0;
     this.pending = undefined;
+    this.stepStartedAt = undefined;
+    this.promptStep = true;
   }
 
   /** Called when an evaluation starts (node-llama-cpp restarts one after a replacement or an erase): with the prompt, and any answer so far. */
   reset({ stateTokens }: { stateTokens: Token[] }): void {
     if (this.prediction.length === 0) return;
+    this.stepStartedAt = undefined;
+    this.promptStep = true;
     this.origin ??= stateTokens.length;
     this.generated = stateTokens.slice(Math.max(this.origin, stateTokens.length - MAX_KEY));
     // An answer usually starts where its prediction does.
@@ -61,6 +80,7 @@ export class PredictionDrafter extends TokenPredictor {
 
   pushTokens(tokens: Token[]): void {
     if (this.prediction.length === 0) return;
+    this.stepTokens += tokens.length;
     for (const token of tokens) {
       this.generated.push(token);
       if (this.generated.length > MAX_KEY) this.generated.shift();
@@ -69,9 +89,17 @@ export class PredictionDrafter extends TokenPredictor {
   }
 
   predictTokens(): Token[] {
+    if (this.prediction.length === 0) return [];
+    // node-llama-cpp asks for a draft as each decode step begins, so the time since the last ask is the last step's
+    const now = performance.now();
+    if (this.stepStartedAt !== undefined) this.payoff.record(this.stepDrafted, this.stepTokens, now - this.stepStartedAt);
+    this.stepStartedAt = this.promptStep ? undefined : now;
+    this.promptStep = false;
+    this.stepTokens = 0;
     const next = this.cursor === undefined ? undefined : this.prediction[this.cursor];
-    this.pending = next;
-    return next === undefined ? [] : [next];
+    this.pending = next !== undefined && this.payoff.wantsDraft() ? next : undefined;
+    this.stepDrafted = this.pending !== undefined;
+    return this.pending === undefined ? [] : [this.pending];
   }
 
   /** The token drafted for the decode now starting, once. */
@@ -115,8 +143,8 @@ export class PredictionDrafter extends TokenPredictor {
 }
 
 /** A pooled sequence with its drafter; drafted tokens only consume sampling draws when they are verified (see guardDraftDraws). */
-export function predictingSequence(context: LlamaContext): LlamaContextSequence {
-  const drafter = new PredictionDrafter();
+export function predictingSequence(context: LlamaContext, mode: DraftingMode): LlamaContextSequence {
+  const drafter = new PredictionDrafter(mode);
   const sequence = context.getSequence({ tokenPredictor: drafter });
   guardDraftDraws(sequence, () => drafter.takeDraft());
   return sequence;

@@ -8,6 +8,7 @@ import { measureLogprobs } from "./logprobs.ts";
 import type { LoadedModel } from "./loaded-model.ts";
 import type { ModelPool, SequenceLease } from "./model-pool.ts";
 import { withModelParameters } from "./model-defaults.ts";
+import { reachableStops, refuseLongerThanContext } from "./prompt-bound.ts";
 import { choiceSeed, toLlamaSampling } from "./sampling.ts";
 import { checkTokenIds } from "./token-ids.ts";
 import { InvalidRequestError } from "../errors.ts";
@@ -111,6 +112,7 @@ export class TextCompletions {
     const { lease, plan: prepared } = await this.pool.lease(info, { keepAliveMs: request.keepAliveMs, load: request.load, signal: request.signal }, (loaded) => {
       const model = loaded.model;
       const sampling = { ...toLlamaSampling(model, request.sampling, contextLimit(loaded, request)), grammar };
+      if (request.suffix !== undefined) refuseLongerThanContext(model, request.suffix, contextLimit(loaded, request), "suffix", true);
       const suffix = request.suffix === undefined ? undefined : model.tokenize(request.suffix, true);
       const plans = request.prompts.map((prompt, i) => plan(loaded, request, prompt, suffix, request.prompts.length > 1 ? `prompt[${i}]` : "prompt"));
       return { plans, sampling, prompt: plans[0]!.input };
@@ -145,11 +147,12 @@ export class TextCompletions {
 /** Tokenizes one prompt and lays out what the sequence will hold; a prompt that does not fit is refused, never truncated. */
 function plan(loaded: LoadedModel, request: TextCompletionRequest, prompt: TextPrompt, suffix: Token[] | undefined, param: string): PromptPlan {
   const model = loaded.model;
+  const contextSize = contextLimit(loaded, request);
+  if (typeof prompt === "string") refuseLongerThanContext(model, prompt, contextSize, param, true);
   const own = typeof prompt === "string" ? model.tokenize(prompt, true) : checkTokenIds(model, prompt, param);
   const tokens = [...prefixOf(model, request), ...own];
   const text = typeof prompt === "string" && tokens.length === own.length ? prompt : model.detokenize(tokens, true);
   const layout = suffix === undefined ? plainLayout(model, tokens, param) : infillLayout(model, tokens, suffix);
-  const contextSize = contextLimit(loaded, request);
   if (layout.input.length >= contextSize) {
     throw new InvalidRequestError(
       `This model's maximum context length is ${contextSize} tokens, but ${param} is ${layout.input.length} tokens long.`,
@@ -232,7 +235,7 @@ async function generateChoice(
       signal,
       stopOnAbortSignal: true,
       maxTokens: promptPlan.maxTokens,
-      customStopTriggers: request.stop.length > 0 ? request.stop : undefined,
+      customStopTriggers: reachableStops(lease.loaded.model, request.stop, promptPlan.maxTokens),
       // The prompt was checked to fit: node-llama-cpp would otherwise drop its start to keep 10% of the context free.
       contextShiftSize: 0,
       disableContextShift: true,

@@ -47,7 +47,7 @@ export class ToolParams {
     const grammars = new Map<string, LlamaGrammar>();
     for (const [i, tool] of tools.entries()) {
       if (tool.parameters === undefined) continue;
-      const field = `tools[${i}].function.parameters`;
+      const field = tool.field ?? `tools[${i}].function.parameters`;
       grammars.set(tool.name, await createGrammar(llama, schemaGrammar(tool.parameters, { field, path: field }, PARAMS_END), field));
     }
     return new ToolParams(grammars);

@@ -22,6 +22,8 @@ export interface ToolDefinition {
   description?: string;
   /** JSON schema of the arguments object */
   parameters?: Record<string, unknown>;
+  /** the request field holding `parameters`, named when they cannot be enforced; default tools[i].function.parameters */
+  field?: string;
 }
 
 export type ToolChoice = "none" | "auto" | "required" | { name: string };
@@ -77,6 +79,8 @@ export interface GenerationRequest {
   responseFormat: ResponseFormat;
   /** true/false switch thinking; undefined keeps the model's default */
   reasoning?: boolean;
+  /** the most tokens thinking may take (Anthropic's budget_tokens); undefined: node-llama-cpp's default */
+  reasoningBudget?: number;
   /** independent answers to generate for the same prompt */
   n: number;
   /** undefined: no logprobs; a number: logprobs with that many alternatives per token */
@@ -144,6 +148,7 @@ export type EngineEvent =
   | { type: "reasoning"; choice: number; text: string }
   | { type: "content"; choice: number; text: string; logprobs?: TokenLogprob[] }
   | { type: "tool_call"; choice: number; call: ToolCall }
-  | { type: "finish"; choice: number; finishReason: FinishReason }
+  /** stopSequence: the string of `stop` that ended the choice, when one did */
+  | { type: "finish"; choice: number; finishReason: FinishReason; stopSequence?: string }
   /** context: the prompt's tokens followed by those generated for the last choice, to continue from */
   | { type: "done"; usage: Usage; timings: Timings; context: number[] };

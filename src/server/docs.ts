@@ -23,11 +23,13 @@ export function docs() {
           info: {
             title: "Hearth",
             version: VERSION,
-            description: "Local LLM server: OpenAI- and Ollama-compatible APIs over the GGUF models in one folder.",
+            description: "Local LLM server: OpenAI-, Anthropic- and Ollama-compatible APIs over the GGUF models in one folder.",
           },
           tags: [
             { name: "OpenAI", description: "OpenAI-compatible API" },
             { name: "Ollama", description: "Ollama-compatible API" },
+            { name: "Anthropic", description: "Anthropic-compatible Messages API (Claude Code, the Anthropic SDKs)" },
+            { name: "llama.cpp", description: "llama.cpp server-compatible tokenizer routes" },
             { name: "Server", description: "Health and documentation" },
           ],
         },

@@ -1,4 +1,14 @@
 const MESSAGE = "The server is shutting down; the request was stopped before it finished.";
+
+/** Which API a request speaks, by its path: each answers a shutdown in its own error shape. */
+type Dialect = "openai" | "ollama" | "anthropic" | "responses";
+
+function dialectOf(request: Request): Dialect {
+  const path = new URL(request.url).pathname;
+  if (path.startsWith("/api/")) return "ollama";
+  if (path === "/v1/responses") return "responses";
+  return path === "/v1/messages" || path.startsWith("/v1/messages/") ? "anthropic" : "openai";
+}
 const SSE = /^text\/event-stream/;
 const NDJSON = /^application\/x-ndjson/;
 
@@ -26,7 +36,7 @@ export class InFlight {
    */
   wrap(handle: (request: Request) => Response | Promise<Response>): (request: Request) => Promise<Response> {
     return async (request) => {
-      const ollama = new URL(request.url).pathname.startsWith("/api/");
+      const dialect = dialectOf(request);
       const abort = new AbortController();
       const clientGone = () => abort.abort();
       request.signal.addEventListener("abort", clientGone, { once: true });
@@ -47,11 +57,11 @@ export class InFlight {
       } finally {
         this.answers.delete(pending);
       }
-      if (!response) return shutdownResponse(ollama);
+      if (!response) return shutdownResponse(dialect);
       const content = response.headers.get("content-type") ?? "";
-      const last = SSE.test(content) ? `data: ${JSON.stringify(errorBody(ollama))}\n\n` : NDJSON.test(content) ? `${JSON.stringify(errorBody(ollama))}\n` : undefined;
+      const last = SSE.test(content) ? sseErrorFrame(dialect) : NDJSON.test(content) ? fixedFrame(`${JSON.stringify(errorBody(dialect))}\n`) : undefined;
       if (!response.body || last === undefined) return response;
-      return new Response(this.cuttable(response.body, new TextEncoder().encode(last), abort), response);
+      return new Response(this.cuttable(response.body, last, abort), response);
     };
   }
 
@@ -66,7 +76,7 @@ export class InFlight {
    * The stream's own chunks (whole events or lines) until it ends, or until cut: then `last` and
    * the end, while the generation, aborted, winds down and what it still writes is dropped.
    */
-  private cuttable(body: ReadableStream<Uint8Array>, last: Uint8Array, abort: AbortController): ReadableStream<Uint8Array> {
+  private cuttable(body: ReadableStream<Uint8Array>, last: LastFrame, abort: AbortController): ReadableStream<Uint8Array> {
     const reader = body.getReader();
     let ended = false;
     let answer!: Answer;
@@ -80,7 +90,7 @@ export class InFlight {
           cut: () => {
             if (ended) return;
             end();
-            controller.enqueue(last);
+            controller.enqueue(last.frame());
             controller.close();
             abort.abort();
             void drain(reader);
@@ -96,7 +106,10 @@ export class InFlight {
           if (done) {
             end();
             controller.close();
-          } else controller.enqueue(value);
+          } else {
+            last.seen(value);
+            controller.enqueue(value);
+          }
         } catch (err) {
           if (ended) return;
           end();
@@ -121,11 +134,56 @@ async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<v
   }
 }
 
-function shutdownResponse(ollama: boolean): Response {
-  return Response.json(errorBody(ollama), { status: 503, headers: { connection: "close" } });
+function shutdownResponse(dialect: Dialect): Response {
+  return Response.json(errorBody(dialect), { status: 503, headers: { connection: "close" } });
+}
+
+/** The frame that ends a cut stream, told each chunk sent before it. */
+interface LastFrame {
+  seen(chunk: Uint8Array): void;
+  frame(): Uint8Array;
+}
+
+function fixedFrame(text: string): LastFrame {
+  const bytes = new TextEncoder().encode(text);
+  return { seen: () => {}, frame: () => bytes };
+}
+
+/**
+ * A Responses stream ends with its `error` event, which carries the next sequence_number: the
+ * events' numbers are read as they pass (each chunk is whole events, and only an event's own
+ * top-level "sequence_number" key appears unescaped in its JSON).
+ */
+function sseErrorFrame(dialect: Dialect): LastFrame {
+  if (dialect !== "responses") return fixedFrame(sseError(dialect));
+  const decoder = new TextDecoder();
+  let next = 0;
+  return {
+    seen(chunk) {
+      for (const match of decoder.decode(chunk).matchAll(/"sequence_number":(\d+)/g)) next = Math.max(next, Number(match[1]) + 1);
+    },
+    frame() {
+      const event = { type: "error", code: "server_shutting_down", message: MESSAGE, param: null, sequence_number: next };
+      return new TextEncoder().encode(`event: error\ndata: ${JSON.stringify(event)}\n\n`);
+    },
+  };
+}
+
+/** A stream's last event: Anthropic's are named (`event: error`), OpenAI's are data alone. */
+function sseError(dialect: Dialect): string {
+  const data = `data: ${JSON.stringify(errorBody(dialect))}\n\n`;
+  return dialect === "anthropic" ? `event: error\n${data}` : data;
 }
 
 /** Each API's error shape, as its routes answer errors. */
-function errorBody(ollama: boolean): unknown {
-  return ollama ? { error: MESSAGE } : { error: { message: MESSAGE, type: "server_error", param: null, code: "server_shutting_down" } };
+function errorBody(dialect: Dialect): unknown {
+  switch (dialect) {
+    case "ollama":
+      return { error: MESSAGE };
+    case "anthropic":
+      return { type: "error", error: { type: "api_error", message: MESSAGE }, request_id: null };
+    case "openai":
+    case "responses":
+      return { error: { message: MESSAGE, type: "server_error", param: null, code: "server_shutting_down" } };
+  }
 }

@@ -8,7 +8,7 @@ const PROMPT = [900, 901, 902] as Token[];
 
 /** A drafter following `prediction` for an answer after PROMPT, as node-llama-cpp starts an evaluation. */
 function drafting(prediction: number[]): PredictionDrafter {
-  const drafter = new PredictionDrafter();
+  const drafter = new PredictionDrafter("on");
   drafter.follow(prediction as Token[]);
   drafter.reset({ stateTokens: PROMPT });
   return drafter;

@@ -18,7 +18,7 @@ let engine: Engine;
 beforeAll(async () => {
   llama = await getLlama({ gpu: false, build: "never" });
   // One thread: the models are tiny, and threads that wait for each other stall on a busy machine.
-  pool = new ModelPool(llama, { contextSize: 1024, parallel: 2, threads: 1, maxQueue: 8, maxLoadedModels: 4, memoryBudget: Infinity });
+  pool = new ModelPool(llama, { contextSize: 1024, parallel: 2, threads: 1, maxQueue: 8, maxLoadedModels: 4, memoryBudget: Infinity, drafting: "on" });
   engine = new Engine(llama, new ModelCatalog(await modelsFolder(["text", "endless", "think", "tool", "tiny"])), pool);
 });
 

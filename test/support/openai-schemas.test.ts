@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { DEFAULT_SPEC, FIXTURE, readSpec, renderFixture } from "../../scripts/openai-schemas.ts";
-import { expectValid, schemas } from "./openai-schemas.ts";
+import { expectValid, expectValidEvent, schemas } from "./openai-schemas.ts";
 
 /** The examples the spec itself documents for a schema (`x-oaiMeta.example`; chunk examples are separated by blank lines). */
 function specExamples(name: string): Record<string, unknown>[] {
@@ -59,6 +59,39 @@ describe("expectValid", () => {
 
   test("timestamps are whole seconds", () => {
     expect(() => expectValid("Model", { ...specExamples("Model")[0], created: Date.now() })).toThrow('/created must match format "unixtime"');
+  });
+});
+
+describe("the Responses schemas", () => {
+  // ajv cannot use their discriminators (an anyOf, optional tags, allOf variants): the unions alone validate.
+  const response = {
+    id: "resp_1",
+    object: "response",
+    created_at: 1741487325,
+    status: "completed",
+    error: null,
+    incomplete_details: null,
+    instructions: null,
+    model: "m",
+    output: [{ type: "message", id: "msg_1", role: "assistant", status: "completed", content: [{ type: "output_text", text: "Hi", annotations: [], logprobs: [] }] }],
+    parallel_tool_calls: true,
+    metadata: {},
+    tool_choice: "auto",
+    tools: [],
+    temperature: null,
+    top_p: null,
+  };
+
+  test("accept a minimal response and reject an unknown output item", () => {
+    expectValid("Response", response);
+    expect(() => expectValid("Response", { ...response, output: [{ type: "nonsense", id: "x" }] })).toThrow("/output/0");
+  });
+
+  test("a stream event is checked against the member its type names", () => {
+    const delta = { type: "response.output_text.delta", item_id: "msg_1", output_index: 0, content_index: 0, delta: "Hi", sequence_number: 1, logprobs: [] };
+    expectValidEvent(delta);
+    expect(() => expectValidEvent({ ...delta, delta: 1 } as { type: string })).toThrow("not a valid OpenAI ResponseTextDeltaEvent");
+    expect(() => expectValidEvent({ type: "response.nonsense" })).toThrow("no ResponseStreamEvent has type");
   });
 });
 

@@ -50,6 +50,40 @@ function withErrata(components: Record<string, any>): Record<string, any> {
   return { ...components, CreateCompletionResponse: completion, CreateCompletionStreamResponse: stream };
 }
 
+/**
+ * OpenAPI's `discriminator` is a hint: the oneOf/anyOf beside it says what is valid. ajv uses it
+ * only where every variant names the tag in `properties` with a const or enum and requires it, and
+ * refuses to compile otherwise; the Responses schemas break that rule (ResponseStreamEvent is an
+ * anyOf, InputItem's messages leave `type` optional, OutputItem's *OutputResource variants are
+ * allOfs). Where ajv cannot use it, the hint is dropped and the union alone validates.
+ */
+function usableDiscriminators(components: Record<string, unknown>): Record<string, unknown> {
+  const resolve = (variant: Record<string, unknown>): Record<string, any> | undefined => {
+    if (typeof variant.$ref !== "string") return variant;
+    // ajv follows a $ref only when nothing but annotations stands beside it.
+    if (Object.keys(variant).some((key) => !["$ref", "title", "description"].includes(key))) return undefined;
+    return components[variant.$ref.slice("#/components/schemas/".length)] as Record<string, any> | undefined;
+  };
+  const usable = (node: Record<string, any>): boolean => {
+    const tag = node.discriminator.propertyName as string;
+    if (!Array.isArray(node.oneOf)) return false;
+    const topRequired = (node.required ?? []).includes(tag);
+    return node.oneOf.every((variant: Record<string, unknown>) => {
+      const schema = resolve(variant);
+      const prop = schema?.properties?.[tag];
+      return !!prop && (prop.const !== undefined || Array.isArray(prop.enum)) && (topRequired || (schema!.required ?? []).includes(tag));
+    });
+  };
+  const walk = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(walk);
+    if (!node || typeof node !== "object") return node;
+    const copy = Object.fromEntries(Object.entries(node).map(([key, value]) => [key, walk(value)])) as Record<string, any>;
+    if (copy.discriminator && !usable(copy)) delete copy.discriminator;
+    return copy;
+  };
+  return walk(components) as Record<string, unknown>;
+}
+
 function vendorKeywords(node: unknown, into: Set<string>) {
   if (Array.isArray(node)) {
     for (const item of node) vendorKeywords(item, into);
@@ -75,16 +109,17 @@ function createAjv() {
   const annotations = new Set(["example", "components"]);
   vendorKeywords(schemas.components, annotations);
   ajv.addVocabulary([...annotations]);
-  ajv.addSchema({ $id: "openai", components: { schemas: withErrata(mapValues(schemas.components.schemas, convertNullable)) } }, undefined, undefined, false);
+  ajv.addSchema({ $id: "openai", components: { schemas: withErrata(usableDiscriminators(mapValues(schemas.components.schemas, convertNullable))) } }, undefined, undefined, false);
   return ajv;
 }
 
 type SchemaName = RootSchema | "CreateCompletionStreamResponse";
 
 let ajv: ReturnType<typeof createAjv> | undefined;
-const validators = new Map<SchemaName, ValidateFunction>();
+const validators = new Map<string, ValidateFunction>();
 
-function validator(name: SchemaName): ValidateFunction {
+/** Any vendored component schema by name: the roots, or one they reference (a stream event's own schema). */
+function validator(name: string): ValidateFunction {
   let validate = validators.get(name);
   if (!validate) {
     ajv ??= createAjv();
@@ -102,8 +137,32 @@ const formatErrors = (errors: ErrorObject[]) => errors.map((e) => `  ${e.instanc
 
 /** Throws, listing ajv's errors (instance path and message), when `value` does not match OpenAI's schema `name`. */
 export function expectValid(name: SchemaName, value: unknown): void {
+  check(name, value);
+}
+
+function check(name: string, value: unknown): void {
   const validate = validator(name);
   if (!validate(value)) {
     throw new Error(`not a valid OpenAI ${name} (spec ${schemas.spec.commit.slice(0, 12)}):\n${formatErrors(validate.errors ?? [])}\nvalue: ${JSON.stringify(value)}`);
   }
+}
+
+let eventSchemas: Map<string, string> | undefined;
+
+/**
+ * Throws unless `event` is a valid ResponseStreamEvent: it is checked against the member of that
+ * union its `type` names, whose errors say what is wrong (the union's own list every member's).
+ */
+export function expectValidEvent(event: { type: string }): void {
+  eventSchemas ??= new Map(
+    (schemas.components.schemas.ResponseStreamEvent as { anyOf: Array<{ $ref: string }> }).anyOf.map(({ $ref }) => {
+      const name = $ref.split("/").at(-1)!;
+      const type = (schemas.components.schemas[name] as { properties: { type: { enum: string[] } } }).properties.type.enum[0]!;
+      return [type, name];
+    }),
+  );
+  const name = eventSchemas.get(event.type);
+  if (!name) throw new Error(`no ResponseStreamEvent has type ${JSON.stringify(event.type)}`);
+  check(name, event);
+  check("ResponseStreamEvent", event);
 }

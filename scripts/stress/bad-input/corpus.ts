@@ -100,6 +100,12 @@ function bases(context: CorpusContext): Record<string, Record<string, unknown>> 
     "POST /api/pull": { model: remote("absent:latest"), insecure: true, stream: false },
     "POST /api/push": { model: remote("absent:latest"), insecure: true, stream: false },
     "POST /api/create": { model: "created", from: "tiny", stream: false },
+    "POST /v1/responses": { model: "text", input: "Hi", max_output_tokens: 1 },
+    "POST /v1/responses/input_tokens": { model: "text", input: "Hi" },
+    "POST /v1/messages": { model: "text", max_tokens: 1, messages: [{ role: "user", content: "Hi" }] },
+    "POST /v1/messages/count_tokens": { model: "text", messages: [{ role: "user", content: "Hi" }] },
+    "POST /tokenize": { model: "text", content: "Hi" },
+    "POST /detokenize": { model: "text", tokens: [1, 2] },
   };
 }
 
@@ -305,6 +311,30 @@ function routeSpecific(route: Route, base: Record<string, unknown>): Case[] {
       extra(["prompt"], [], "no 5xx"),
       ...biases.map((b) => extra(["logit_bias"], b, "no 5xx")),
     ],
+    "POST /v1/responses": [
+      ...recursive.map((schema) => extra(["text"], { format: { type: "json_schema", name: "x", schema } }, "no 5xx")),
+      ...recursive.map((schema) => extra(["tools"], [{ type: "function", name: "f", parameters: schema }], "no 5xx")),
+      extra(["tools"], [{ type: "web_search" }, { type: "custom", name: "x" }, { type: "local_shell" }], "no 5xx"),
+      extra(["tool_choice"], { type: "function", name: "absent" }, "4xx"),
+      extra(["previous_response_id"], "resp_1", "4xx"),
+      extra(["input"], [{ type: "function_call_output", call_id: "absent", output: "x" }], "4xx"),
+      extra(["input"], [{ type: "function_call", call_id: "c", name: "f", arguments: "{not json" }], "4xx"),
+      extra(["input"], [{ type: "function_call", call_id: "c", name: "f", arguments: "null" }], "no 5xx"),
+      extra(["input"], [{ type: "reasoning", summary: [], encrypted_content: "hearth.v1.%%%" }], "no 5xx"),
+      extra(["input"], [{ role: "user", content: [{ type: "input_image", image_url: "file:///etc/passwd" }] }], "4xx"),
+      extra(["input"], Array.from({ length: 10_000 }, () => ({ role: "user", content: "Hi" })), "no 5xx"),
+    ],
+    "POST /v1/messages": [
+      ...recursive.map((schema) => extra(["tools"], [{ name: "f", input_schema: schema }], "no 5xx")),
+      extra(["tools"], [{ type: "web_search_20250305", name: "web_search" }], "4xx"),
+      extra(["tool_choice"], { type: "tool", name: "absent" }, "4xx"),
+      extra(["stop_sequences"], manyStops, "no 5xx"),
+      extra(["messages"], [], "4xx"),
+      extra(["messages"], [{ role: "user", content: [{ type: "tool_result", tool_use_id: "absent", content: "x" }] }], "4xx"),
+      extra(["messages"], [{ role: "user", content: [{ type: "image", source: { type: "url", url: "file:///etc/passwd" } }] }], "4xx"),
+      extra(["messages"], [{ role: "assistant", content: [{ type: "tool_use", id: "t", name: "f", input: {} }] }], "no 5xx"),
+    ],
+    "POST /detokenize": tokenIds.map((ids) => extra(["tokens"], ids, "no 5xx")),
     "POST /v1/embeddings": [...tokenIds.map((ids) => extra(["input"], ids, "no 5xx")), extra(["input"], [], "no 5xx"), extra(["input"], Array.from({ length: 10_000 }, () => "Hi"), "no 5xx")],
     "POST /api/generate": [
       ...tokenIds.map((ids) => extra(["context"], ids, "no 5xx")),

@@ -3,7 +3,7 @@
  * after every case: a server that stopped answering is a crash, charged to the case just sent,
  * and is started again so that the rest of the corpus still runs.
  */
-import { isErrorShape } from "../error-shape.ts";
+import { dialectOf, isErrorShape } from "../error-shape.ts";
 import type { Case, Category } from "./corpus.ts";
 
 export interface Target {
@@ -74,7 +74,7 @@ function judge(c: Case, status: number, text: string): string | undefined {
   } catch {
     return `a ${status} whose body is not JSON`;
   }
-  return isErrorShape(c.path, body) ? undefined : `a ${status} not in the ${c.path.startsWith("/api/") ? "Ollama" : "OpenAI"} error shape`;
+  return isErrorShape(c.path, body) ? undefined : `a ${status} not in the ${{ ollama: "Ollama", anthropic: "Anthropic", openai: "OpenAI" }[dialectOf(c.path)]} error shape`;
 }
 
 async function healthy(url: string): Promise<boolean> {

@@ -28,7 +28,9 @@ export type ChatMessageT = Static<typeof Message>;
 const Tool = t.Object({
   type: t.Optional(t.String({ description: '"function"' })),
   function: t.Object({
-    name: t.String(),
+    // Looser than OpenAI's [a-zA-Z0-9_-]{1,64}, as Ollama is; but the grammar that makes the model
+    // write the name cannot hold an empty one, whitespace or control characters.
+    name: t.String({ pattern: "^[^\\s\\x00-\\x1f\\x7f-\\x9f]+$", description: "Not empty; no whitespace or control characters" }),
     description: t.Optional(t.String()),
     parameters: t.Optional(t.Record(t.String(), t.Unknown(), { description: "JSON schema of the arguments object" })),
   }),

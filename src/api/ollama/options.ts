@@ -15,6 +15,11 @@ const IGNORED: Record<string, string> = {
   typical_p: "node-llama-cpp has no locally typical sampling",
 };
 
+/** Past any context llama.cpp takes (the batch is capped at the context anyway): a larger num_batch is a mistake, not a setting. */
+const MAX_BATCH = 2 ** 20;
+/** Past any machine's CPU threads. */
+const MAX_THREADS = 4096;
+
 export const Options = t.Object(
   {
     num_keep: t.Optional(t.Integer({ description: "Accepted and ignored (logged): Hearth never shifts the context" })),
@@ -36,9 +41,11 @@ export const Options = t.Object(
         description: "Tokens the prompt and the answer may use together. The loaded context is shared by every request, so a larger value is capped at it (hearth serve --ctx-size)",
       }),
     ),
-    num_batch: t.Optional(t.Integer({ minimum: 1, description: "Load option: tokens evaluated per batch; default node-llama-cpp's" })),
+    num_batch: t.Optional(
+      t.Integer({ minimum: 1, maximum: MAX_BATCH, description: "Load option: tokens evaluated per batch, at most the context size (a larger one is capped at it); default node-llama-cpp's" }),
+    ),
     num_gpu: t.Optional(t.Integer({ minimum: -1, description: "Load option: layers offloaded to the GPU, 0 none; -1 (default): as many as fit" })),
-    num_thread: t.Optional(t.Integer({ minimum: 0, description: "Load option: CPU threads; 0 (default): hearth serve --threads" })),
+    num_thread: t.Optional(t.Integer({ minimum: 0, maximum: MAX_THREADS, description: "Load option: CPU threads; 0 (default): hearth serve --threads" })),
     use_mmap: t.Optional(t.Boolean({ description: "Load option: memory-map the weights; default true" })),
   },
   {

@@ -3,7 +3,13 @@ import type { EngineEvent, EngineMessage, FinishReason, GenerationRequest, Respo
 import { functionsAsTools, type CallStyle } from "./legacy-functions.ts";
 import type { ChatCompletionChunkT, ChatCompletionRequestT, ChatCompletionT, ChatMessage, LogprobsT } from "./schemas.ts";
 
-const REASONING_ON = new Set(["medium", "high", "on"]);
+// xhigh and max: the Responses API's further efforts.
+const REASONING_ON = new Set(["medium", "high", "xhigh", "max", "on"]);
+
+/** An effort as a thinking switch: medium and up turn thinking on, anything lower turns it off. */
+export function thinkingForEffort(effort: string): boolean {
+  return REASONING_ON.has(effort);
+}
 
 /**
  * One switch, four spellings (seed 000/004): vLLM's chat_template_kwargs.enable_thinking and
@@ -15,7 +21,7 @@ export function reasoningSwitch(body: ChatCompletionRequestT): boolean | undefin
   if (explicit !== undefined && explicit !== null) return explicit;
   const effort = body.reasoning?.effort ?? body.reasoning_effort;
   if (effort === undefined || effort === null) return undefined;
-  return REASONING_ON.has(effort);
+  return thinkingForEffort(effort);
 }
 
 export function toGenerationRequest(body: ChatCompletionRequestT, signal?: AbortSignal): GenerationRequest {
@@ -54,6 +60,13 @@ export function toGenerationRequest(body: ChatCompletionRequestT, signal?: Abort
 function callingOf(body: ChatCompletionRequestT): Pick<GenerationRequest, "tools" | "toolChoice" | "parallelToolCalls"> {
   const legacy = functionsAsTools(body);
   if (legacy) return legacy;
+  const choice = body.tool_choice;
+  const names = (body.tools ?? []).map((tool) => tool.function.name);
+  // As OpenAI does: a call that cannot be made is refused, not quietly answered without one.
+  if (typeof choice === "object" && choice !== null && !names.includes(choice.function.name)) {
+    throw new InvalidRequestError(`tool_choice names the function "${choice.function.name}", which is not in tools`, "tool_choice");
+  }
+  if (choice === "required" && names.length === 0) throw new InvalidRequestError('tool_choice "required" needs tools to call; none were given', "tool_choice");
   return {
     tools: (body.tools ?? []).map((tool) => ({ name: tool.function.name, description: tool.function.description, parameters: tool.function.parameters })),
     toolChoice: toToolChoice(body.tool_choice),
@@ -131,7 +144,8 @@ function textOf(content: ChatMessage["content"] & {}, index: number): string {
     .join("\n");
 }
 
-function parseArguments(raw: string, param: string): unknown {
+/** A call's JSON-encoded arguments, parsed; `param` names the field when they are not JSON. */
+export function parseArguments(raw: string, param: string): unknown {
   try {
     return JSON.parse(raw);
   } catch {

@@ -145,6 +145,17 @@ describe("tools", () => {
     expect(status).toBe(400);
     expect(body.error).toContain("call_nope");
   });
+
+  test("a tool name that no grammar can hold (empty, whitespace, control characters) is a 400 naming it", async () => {
+    for (const name of ["", "\u0000", "a\u0000b", "get weather", "a\nb"]) {
+      const tool = { ...weatherTool, function: { ...weatherTool.function, name } };
+      const { status, body } = await json(url, { model: "tool", messages: user("Weather?"), tools: [weatherTool, tool], stream: false });
+      expect({ name, status, body }).toEqual({ name, status: 400, body: { error: expect.stringContaining("Invalid value for 'tools[1].function.name'") } });
+    }
+    // Ollama's names are looser than OpenAI's: dots, non-ASCII letters.
+    const dotted = { ...weatherTool, function: { ...weatherTool.function, name: "weather.get_ünï" } };
+    expect((await json(url, { model: "tool", messages: user("Weather?"), tools: [dotted], stream: false })).status).toBe(200);
+  });
 });
 
 describe("format", () => {

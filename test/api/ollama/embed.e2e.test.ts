@@ -89,6 +89,20 @@ describe("POST /api/embed", () => {
     expectClose(json.embeddings[1], await openaiEmbedding(vocab.tokenize(LONG, false).slice(0, 255)));
   });
 
+  test("a 10 MB input is cut after its first tokens, or refused with truncate false, without being tokenized whole", async () => {
+    const big = `${LONG}${"x".repeat(10 * 2 ** 20)}`;
+    let started = performance.now();
+    const cut = await post("/api/embed", { model: "tiny", input: big });
+    expect(cut.status).toBe(200);
+    expectClose(cut.json.embeddings[0], await openaiEmbedding(vocab.tokenize(LONG, false).slice(0, 255)));
+    expect(performance.now() - started).toBeLessThan(5_000);
+    started = performance.now();
+    const refused = await post("/api/embed", { model: "tiny", input: big, truncate: false });
+    expect(refused.status).toBe(400);
+    expect(refused.json.error).toStartWith("This model's maximum context length is 256 tokens, but input is at least ");
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
   test("truncate false refuses an input longer than the context with a 400 naming it", async () => {
     const { status, json } = await post("/api/embed", { model: "tiny", input: ["short", LONG], truncate: false });
     expect(status).toBe(400);

@@ -150,6 +150,30 @@ describe("template", () => {
     expect(status).toBe(400);
     expect(body.error).toStartWith("template: {{ range .Messages }} is not supported");
   });
+
+  test("a Jinja template that would run without end is a 400 naming template, and the server answers meanwhile", async () => {
+    const health = async () => {
+      const started = performance.now();
+      expect((await fetch(`${server.url}/health`)).status).toBe(200);
+      return performance.now() - started;
+    };
+    const templates = {
+      // A billion numbers asked for at once; ten billion steps, each allowed.
+      range: "{% for x in range(999999999) %}x{% endfor %}",
+      loops: "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}{{ messages[0].content }}",
+    };
+    for (const [name, template] of Object.entries(templates)) {
+      const started = performance.now();
+      const answer = json(url, { model: "text", prompt: "x", template, stream: false });
+      await Bun.sleep(50);
+      const healthMs = await health();
+      const { status, body } = await answer;
+      expect({ name, status, error: body.error }).toEqual({ name, status: 400, error: expect.stringMatching(/^template cannot be used as a Jinja chat template: /) });
+      expect(performance.now() - started).toBeLessThan(5_000);
+      // Held for at most the template's budget (2 s), not for the ten billion steps.
+      expect(healthMs).toBeLessThan(4_000);
+    }
+  });
 });
 
 describe("options and format", () => {

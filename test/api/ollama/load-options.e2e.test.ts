@@ -93,7 +93,15 @@ describe("load options", () => {
     expectReloaded({ content: SCRIPTED.text.content, loadNs: body.load_duration }, warmNs);
   });
 
-  for (const [name, value] of [["num_thread", "two"], ["num_thread", -1], ["num_gpu", "all"], ["num_gpu", -2], ["num_batch", 0], ["use_mmap", "no"]] as const) {
+  test("a num_batch above the context is the context's: no second reload for another such value", async () => {
+    const warmNs = await warmLoadNs();
+    expectReloaded(await chat({ num_batch: 4096 }), warmNs);
+    expectWarm(await chat({ num_batch: 2048 }));
+    expectWarm(await chat({ num_batch: 2 ** 20 }));
+  });
+
+  const absurd = [["num_batch", 1e308], ["num_batch", 2 ** 53], ["num_batch", 2 ** 20 + 1], ["num_thread", 1e308]] as const;
+  for (const [name, value] of [["num_thread", "two"], ["num_thread", -1], ["num_gpu", "all"], ["num_gpu", -2], ["num_batch", 0], ["use_mmap", "no"], ...absurd] as const) {
     test(`${name}: ${JSON.stringify(value)} is a 400 naming options.${name}`, async () => {
       const { status, body } = await json(`${server.url}/api/chat`, { model: "text", messages: [{ role: "user", content: "Hi" }], options: { [name]: value } });
       expect(status).toBe(400);

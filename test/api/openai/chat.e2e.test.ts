@@ -263,6 +263,14 @@ describe("errors", () => {
     expect(err.message).toContain("1024");
   });
 
+  test("a 10 MB message is refused as longer than the context at once, not tokenized for seconds", async () => {
+    const started = performance.now();
+    const err = await client.chat.completions.create({ model: "tiny", messages: user("x".repeat(10 * 2 ** 20)) }).catch((e) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(err.error).toMatchObject({ code: "context_length_exceeded", param: "messages", message: expect.stringMatching(/^This model's maximum context length is 1024 tokens, but the prompt is at least \d+ tokens long\.$/) });
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
   test("image content is refused with a clear 400", async () => {
     const err = await client.chat.completions
       .create({ model: "tiny", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }] }] })

@@ -318,6 +318,24 @@ describe("errors", () => {
     expect(json.error).toMatchObject({ code: "context_length_exceeded", param: "prompt[1]" });
   });
 
+  test("a 10 MB prompt is refused at once and a 10 MB stop string left out, neither tokenized for seconds; the server answers meanwhile", async () => {
+    const big = "x".repeat(10 * 2 ** 20);
+    for (const [body, param] of [[{ prompt: big }, "prompt"], [{ prompt: ["hi", big] }, "prompt[1]"], [{ prompt: "hi", stop: [big] }, undefined]] as const) {
+      const started = performance.now();
+      const answer = post({ model: "text", max_tokens: 1, ...body });
+      const health = await fetch(`${server.url}/health`);
+      const { status, json } = await answer;
+      expect(health.status).toBe(200);
+      // A stop string longer than any answer can hold is left out, not tokenized.
+      if (param === undefined) expect(status).toBe(200);
+      else {
+        expect(status).toBe(400);
+        expect(json.error).toMatchObject({ type: "invalid_request_error", code: "context_length_exceeded", param, message: expect.stringContaining(`${param} is at least`) });
+      }
+      expect(performance.now() - started).toBeLessThan(5_000);
+    }
+  });
+
   test.each([
     ["a token id outside the vocabulary", { prompt: [1, 99999] }, "prompt[1]"],
     ["a logit_bias token outside the vocabulary", { prompt: "x", logit_bias: { "99999": 1 } }, "logit_bias.99999"],

@@ -232,6 +232,10 @@ describe("tool_choice", () => {
     const err = await ask({ tools: [weather], tool_choice: { type: "function", function: { name: "nope" } } }).catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect(err.param).toBe("tool_choice");
+    // With no tools at all, too: the call asked for cannot be made.
+    const none = await ask({ tool_choice: { type: "function", function: { name: "absent" } } }).catch((e) => e);
+    expect(none).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(none.error).toEqual({ message: 'tool_choice names the function "absent", which is not in tools', type: "invalid_request_error", param: "tool_choice", code: null });
   });
 
   test("a tool whose parameters use a type that is not a JSON type is a 400 before anything is generated", async () => {

@@ -114,8 +114,10 @@ describe("response rendering", () => {
   });
 
   test("tool_choice and guided_choice translate; top_logprobs without logprobs is refused", () => {
-    expect(toGenerationRequest({ ...base, tool_choice: { type: "function", function: { name: "f" } } }).toolChoice).toEqual({ name: "f" });
-    expect(toGenerationRequest({ ...base, tool_choice: "required" }).toolChoice).toBe("required");
+    const tools = [{ type: "function" as const, function: { name: "f" } }];
+    expect(toGenerationRequest({ ...base, tools, tool_choice: { type: "function", function: { name: "f" } } }).toolChoice).toEqual({ name: "f" });
+    expect(toGenerationRequest({ ...base, tools, tool_choice: "required" }).toolChoice).toBe("required");
+    expect(toGenerationRequest({ ...base, tool_choice: "auto" }).toolChoice).toBe("auto");
     expect(toGenerationRequest({ ...base, guided_choice: ["yes", "no"] }).responseFormat).toEqual({ type: "choice", choices: ["yes", "no"] });
     expect(toGenerationRequest({ ...base, logprobs: true }).topLogprobs).toBe(0);
     expect(toGenerationRequest({ ...base, logprobs: true, top_logprobs: 3 }).topLogprobs).toBe(3);
@@ -184,6 +186,21 @@ describe("legacy function calling", () => {
     expect(paramOf({ ...base, functions: [weather], tool_choice: "auto" })).toBe("tool_choice");
     expect(paramOf({ ...base, functions: [weather], function_call: { name: "other" } })).toBe("function_call.name");
     expect(paramOf({ ...base, function_call: "auto" })).toBe("function_call");
+  });
+
+  test("a tool_choice that cannot be honoured is refused naming tool_choice, as OpenAI does", () => {
+    const refusal = (body: ChatCompletionRequestT) => {
+      try {
+        toGenerationRequest(body);
+      } catch (err) {
+        return { message: (err as InvalidRequestError).message, param: (err as InvalidRequestError).param };
+      }
+    };
+    const named = { type: "function" as const, function: { name: "absent" } };
+    expect(refusal({ ...base, tool_choice: named })).toEqual({ message: 'tool_choice names the function "absent", which is not in tools', param: "tool_choice" });
+    expect(refusal({ ...base, tools: [{ type: "function", function: weather }], tool_choice: named })?.param).toBe("tool_choice");
+    expect(refusal({ ...base, tool_choice: "required" })?.param).toBe("tool_choice");
+    expect(refusal({ ...base, tools: [], tool_choice: "none" })).toBeUndefined();
   });
 
   test("an assistant function_call is a tool call without id; a function message a tool result paired by name", () => {
