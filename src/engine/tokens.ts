@@ -3,6 +3,7 @@ import type { ModelCatalog, ModelInfo } from "../models/catalog.ts";
 import type { ModelPool } from "./model-pool.ts";
 import { checkTokenIds } from "./token-ids.ts";
 import { InvalidRequestError } from "../errors.ts";
+import { refuseLongerThanContext } from "./prompt-bound.ts";
 
 export interface TokenizeRequest {
   /** undefined: the only model loaded, or else the only model there is */
@@ -36,6 +37,8 @@ export class Tokens {
 
   async tokenize(request: TokenizeRequest): Promise<{ model: ModelInfo; tokens: TokenPiece[] }> {
     const { model, value } = await this.withModel(request.model, request.signal, (model) => {
+      // Tokenizing takes seconds per megabyte: a text no context of this model could ever hold is refused unread.
+      refuseLongerThanContext(model, request.text, model.trainContextSize, "content", request.parseSpecial);
       const tokens = model.tokenize(request.text, request.parseSpecial);
       if (request.addSpecial) {
         if (model.tokens.shouldPrependBosToken && model.tokens.bos !== null) tokens.unshift(model.tokens.bos);

@@ -79,3 +79,13 @@ test("bad input: an id outside the vocabulary, an unknown model, a wrong type", 
   expect(wrong.status).toBe(400);
   expect(wrong.json.error).toMatchObject({ param: "content" });
 });
+
+test("a text no context of the model could hold is refused before it is tokenized, naming content", async () => {
+  const started = performance.now();
+  const { status, json } = await post("/tokenize", { model: "text", content: "x".repeat(10 * 2 ** 20) });
+  expect(status).toBe(400);
+  expect(json.error).toMatchObject({ type: "invalid_request_error", param: "content", code: "context_length_exceeded" });
+  // tokenizing it would take 15-40 s
+  expect(performance.now() - started).toBeLessThan(5_000);
+  expect((await fetch(`${server.url}/health`)).status).toBe(200);
+});
