@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { modelsFolder } from "../support/models.ts";
 import { startServer, type TestServer } from "../support/server.ts";
+import { sample } from "../../scripts/stress/server-state.ts";
 
 // One sequence, so that a long stream makes the next request queue.
 let server: TestServer;
@@ -18,18 +19,6 @@ async function scrape(): Promise<string> {
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toStartWith("text/plain; version=0.0.4");
   return res.text();
-}
-
-/** A sample's value; 0 when the series has not appeared yet. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split("\n")) {
-    const match = line.match(/^([a-z_]+)(?:\{(.*)\})? (\S+)$/);
-    if (!match || match[1] !== name) continue;
-    const have = match[2]?.split(",") ?? [];
-    if (wanted.every((pair) => have.includes(pair))) return Number(match[3]);
-  }
-  return 0;
 }
 
 function chat(extra: object = {}, signal?: AbortSignal): Promise<Response> {
