@@ -25,6 +25,14 @@ export const ROOT_SCHEMAS = [
   "Response",
   "ResponseStreamEvent",
   "TokenCountsResource",
+  "ConversationResource",
+  "ConversationItem",
+  "ConversationItemList",
+  "DeletedConversationResource",
+  "ChatCompletionList",
+  "ChatCompletionMessageList",
+  "ChatCompletionDeleted",
+  "ResponseItemList",
 ] as const;
 
 export type RootSchema = (typeof ROOT_SCHEMAS)[number];

@@ -41,3 +41,28 @@ export class RouteNotFoundError extends Error {
 
 /** The model cannot be loaded within the memory budget, or the memory actually free, even with every idle model unloaded. */
 export class InsufficientMemoryError extends Error {}
+
+/** No credential, or one that is not valid (unknown, revoked, expired key; a token that fails verification). */
+export class AuthenticationError extends Error {
+  /** `code`: invalid_api_key for a presented key that is wrong, missing_credentials when none was sent */
+  constructor(message: string, readonly code: "invalid_api_key" | "missing_credentials" | "invalid_token") {
+    super(message);
+  }
+}
+
+/** A valid credential that may not do this (a scope it lacks, a user it may not act for). */
+export class PermissionDeniedError extends Error {}
+
+/** A credential over its requests-per-minute or requests-at-once limit. */
+export class RateLimitedError extends Error {
+  constructor(message: string, readonly retryAfterSeconds: number) {
+    super(message);
+  }
+}
+
+/** A stored object (conversation, response, chat completion, item) the caller has none of by that id. */
+export class ObjectNotFoundError extends Error {
+  constructor(message: string, readonly param?: string) {
+    super(message);
+  }
+}

@@ -2,6 +2,7 @@
 import { clientUsage, isClientCommand, runClientCommand } from "./cli/client/commands.ts";
 import { resolveServeOptions, serveHelp, UsageError } from "./cli/options.ts";
 import { serve } from "./cli/serve.ts";
+import { runKeys } from "./cli/keys.ts";
 import { runService, ServiceError } from "./cli/service.ts";
 import { GpuUnavailableError } from "./engine/runtime.ts";
 import { VERSION } from "./version.ts";
@@ -12,6 +13,7 @@ Usage:
   hearth serve [options]    start the server
   hearth service install    run serve at login or boot as a systemd or launchd service
   hearth service uninstall  remove that service (hearth service --help for both)
+  hearth keys create|list|revoke|rotate   manage API keys (hearth keys --help)
   hearth --version          print the version
   hearth --help             show this help
 
@@ -53,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
     return -1;
   }
   if (command === "service") return runService(rest, process.env);
+  if (command === "keys") return runKeys(rest, process.env);
   if (isClientCommand(command)) return runClientCommand(command, rest, process.env);
   throw new UsageError(`unknown command "${command}" (try --help)`);
 }

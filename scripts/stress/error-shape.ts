@@ -1,8 +1,9 @@
 /**
- * The error shape a path's dialect answers with: Ollama's `{"error": "…"}` under /api/, Anthropic's
- * `{"type": "error", "error": {"type", "message"}, "request_id"}` under /v1/messages, OpenAI's
- * `{"error": {"message", "type", "param", "code"}}` everywhere else (the app answers unknown paths
- * outside /api/ and /v1/messages the OpenAI way).
+ * The error shape a path's dialect answers with: Ollama's `{"error": "…", "request_id"}` under /api/,
+ * Anthropic's `{"type": "error", "error": {"type", "message"}, "request_id"}` under /v1/messages,
+ * OpenAI's `{"error": {"message", "type", "param", "code"}}` everywhere else (the app answers unknown
+ * paths outside /api/ and /v1/messages the OpenAI way), with the seed's top-level `code`, `message`
+ * and `request_id` beside it. `request_id` is optional: a server without request ids is judged too.
  */
 export function dialectOf(path: string): "ollama" | "openai" | "anthropic" {
   if (path.startsWith("/api/")) return "ollama";
@@ -18,7 +19,9 @@ export function isErrorShape(path: string, body: unknown): boolean {
     const requestId = (body as { request_id?: unknown }).request_id;
     return (body as { type?: unknown }).type === "error" && typeof type === "string" && typeof message === "string" && message !== "" && (requestId === null || typeof requestId === "string");
   }
-  if (dialectOf(path) === "ollama") return typeof error === "string" && error !== "" && Object.keys(body).length === 1;
+  const requestId = (body as { request_id?: unknown }).request_id;
+  if (requestId !== undefined && typeof requestId !== "string") return false;
+  if (dialectOf(path) === "ollama") return typeof error === "string" && error !== "" && Object.keys(body).every((key) => key === "error" || key === "request_id");
   if (typeof error !== "object" || error === null) return false;
   const { message, type, param, code } = error as Record<string, unknown>;
   return typeof message === "string" && message !== "" && typeof type === "string" && (param === null || typeof param === "string") && (code === null || typeof code === "string");

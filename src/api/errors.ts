@@ -1,4 +1,4 @@
-import { CancelledError, InsufficientMemoryError, InvalidRequestError, ModelNotFoundError, RouteNotFoundError, ServerBusyError } from "../errors.ts";
+import { AuthenticationError, CancelledError, InsufficientMemoryError, InvalidRequestError, ModelNotFoundError, ObjectNotFoundError, PermissionDeniedError, RateLimitedError, RouteNotFoundError, ServerBusyError } from "../errors.ts";
 import { RegistryError } from "../registry/client.ts";
 import { bodyParseMessage } from "./json-body.ts";
 import { isRequestValidation, validationDetail } from "./validation.ts";
@@ -23,6 +23,14 @@ export type ClassifiedError = { status: number; headers?: Record<string, string>
   | { kind: "cancelled"; message: string }
   /** a registry refused a pull or push, or could not be reached */
   | { kind: "registry"; message: string }
+  /** no valid credential: code invalid_api_key, missing_credentials or invalid_token */
+  | { kind: "unauthenticated"; message: string; code: string }
+  /** a valid credential that may not do this */
+  | { kind: "forbidden"; message: string }
+  /** the credential's rate or parallel limit is reached: retry after `retry-after` */
+  | { kind: "rate_limited"; message: string }
+  /** a stored object (conversation, response…) the caller has none of */
+  | { kind: "object_not_found"; message: string; param?: string }
   /** the server's own fault: logged, never shown */
   | { kind: "internal" }
 );
@@ -46,6 +54,10 @@ export function classifyError(code: string | number, error: unknown): Classified
   if (error instanceof InsufficientMemoryError) return { kind: "memory", status: 507, message: error.message, param: "model" };
   // nginx's "client closed request": nobody reads it, but access logs should not call it a fault.
   if (error instanceof CancelledError) return { kind: "cancelled", status: 499, message: error.message };
+  if (error instanceof AuthenticationError) return { kind: "unauthenticated", status: 401, message: error.message, code: error.code, headers: { "www-authenticate": "Bearer" } };
+  if (error instanceof PermissionDeniedError) return { kind: "forbidden", status: 403, message: error.message };
+  if (error instanceof RateLimitedError) return { kind: "rate_limited", status: 429, message: error.message, headers: { "retry-after": String(error.retryAfterSeconds) } };
+  if (error instanceof ObjectNotFoundError) return { kind: "object_not_found", status: 404, message: error.message, param: error.param };
   if (error instanceof RegistryError) return { kind: "registry", status: error.status, message: error.message };
   console.error("hearth: internal error:", error);
   return { kind: "internal", status: 500 };

@@ -28,6 +28,21 @@ export interface ServeOptions {
   predictionDrafting: DraftingMode;
   /** reasoning models paired with the instruct models that answer when thinking is off */
   instructModels: InstructPair[];
+  /** where the store (keys, conversations, stored responses) lives; undefined = $XDG_DATA_HOME/hearth */
+  dataDir?: string;
+  /** a file of static keys, one per line */
+  apiKeyFile?: string;
+  /** serve without credentials on a non-loopback address, on purpose */
+  noAuth: boolean;
+  /** JWTs: a JWKS to verify them with (RS/PS/ES/EdDSA) or a file holding an HS256 secret, and the claims they must carry */
+  jwtJwksUrl?: string;
+  jwtSecretFile?: string;
+  jwtIssuer?: string;
+  jwtAudience?: string;
+  /** the claim naming a token's project */
+  jwtProjectClaim: string;
+  /** origins browsers may call from (CORS); none by default */
+  corsOrigins: string[];
 }
 
 interface OptionSpec {
@@ -47,6 +62,8 @@ interface OptionSpec {
   format?: (value: never) => string;
   /** the flag may be given many times (the variable holds a comma-separated list): the value is the list of parsed items */
   repeatable?: boolean;
+  /** a switch without a value (`--no-auth`); its variable is on when set to 1 or true */
+  boolean?: boolean;
 }
 
 export class UsageError extends Error {}
@@ -110,6 +127,36 @@ function instructPair(raw: string, source: string): InstructPair {
   return pair;
 }
 
+function switchValue(raw: string, source: string): boolean {
+  const value = raw.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(value)) return true;
+  if (["0", "false", "no", "off", ""].includes(value)) return false;
+  throw new UsageError(`${source} must be 1 or 0 (true or false), got "${raw}"`);
+}
+
+function httpUrl(raw: string, source: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`${source} must be a URL, got "${raw}"`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new UsageError(`${source} must be an http(s) URL, got "${raw}"`);
+  return url.href;
+}
+
+function origin(raw: string, source: string): string {
+  const value = raw.trim();
+  if (value === "*") return value;
+  try {
+    const url = new URL(value);
+    if (url.origin !== "null" && url.origin === value.replace(/\/$/, "")) return url.origin;
+  } catch {
+    // worded below
+  }
+  throw new UsageError(`${source} must be an origin such as "https://chat.home.arpa" or "http://localhost:3000" (scheme, host and port only), or *; got "${raw}"`);
+}
+
 function gpu(raw: string, source: string): GpuChoice {
   if (!GPU_CHOICES.includes(raw as GpuChoice)) throw new UsageError(`${source} must be one of ${GPU_CHOICES.join(", ")}, got "${raw}"`);
   return raw as GpuChoice;
@@ -132,6 +179,15 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: "shutdownTimeoutMs", flag: "shutdown-timeout", env: "HEARTH_SHUTDOWN_TIMEOUT", placeholder: "DUR", default: "30s", help: "on SIGTERM, how long requests in flight may take to finish before they end with an error (\"30s\", \"2m\", seconds)", parse: nonNegativeDuration, format: (ms: number) => `${ms / 1000}s` },
   { key: "predictionDrafting", flag: "prediction-drafting", env: "HEARTH_PREDICTION_DRAFTING", placeholder: "MODE", default: "auto", help: "predicted outputs: auto (draft from the prediction where that is measured to be faster) | on | off", parse: draftingMode },
   { key: "instructModels", flag: "instruct-model", env: "HEARTH_INSTRUCT_MODELS", placeholder: "THINKING=INSTRUCT", default: "none", repeatable: true, help: "the instruct model answering requests that turn thinking off for a reasoning model (repeatable)", parse: instructPair, format: (pair: InstructPair) => `${pair.thinking}=${pair.instruct}` },
+  { key: "dataDir", flag: "data-dir", env: "HEARTH_DATA_DIR", placeholder: "DIR", default: "$XDG_DATA_HOME/hearth", decidedLater: true, help: "where keys, conversations and stored responses are kept (a SQLite database)", parse: (s) => s },
+  { key: "apiKeyFile", flag: "api-key-file", env: "HEARTH_API_KEY_FILE", placeholder: "FILE", default: "none", decidedLater: true, help: "static API keys, one per line, each with every scope (HEARTH_API_KEY holds a single one)", parse: (s) => s },
+  { key: "noAuth", flag: "no-auth", env: "HEARTH_NO_AUTH", placeholder: "", default: "off", boolean: true, help: "serve without credentials even on a non-loopback address: anyone who can reach the port may use it", parse: switchValue, format: () => "" },
+  { key: "jwtJwksUrl", flag: "jwt-jwks-url", env: "HEARTH_JWT_JWKS_URL", placeholder: "URL", default: "none", decidedLater: true, help: "accept JWTs signed by the keys at this JWKS (Authelia, Authentik, Keycloak…)", parse: httpUrl },
+  { key: "jwtSecretFile", flag: "jwt-secret-file", env: "HEARTH_JWT_SECRET_FILE", placeholder: "FILE", default: "none", decidedLater: true, help: "accept HS256 JWTs signed with the secret in this file", parse: (s) => s },
+  { key: "jwtIssuer", flag: "jwt-issuer", env: "HEARTH_JWT_ISSUER", placeholder: "ISS", default: "none", decidedLater: true, help: "the iss a JWT must carry (required with JWTs)", parse: (s) => s },
+  { key: "jwtAudience", flag: "jwt-audience", env: "HEARTH_JWT_AUDIENCE", placeholder: "AUD", default: "none", decidedLater: true, help: "the aud a JWT must carry (required with JWTs)", parse: (s) => s },
+  { key: "jwtProjectClaim", flag: "jwt-project-claim", env: "HEARTH_JWT_PROJECT_CLAIM", placeholder: "CLAIM", default: "project", help: "the JWT claim naming the project (sub names the user)", parse: (s) => s },
+  { key: "corsOrigins", flag: "cors-origin", env: "HEARTH_CORS_ORIGINS", placeholder: "ORIGIN", default: "none", repeatable: true, help: "an origin browsers may call the API from (repeatable; * for any)", parse: origin },
 ];
 
 /** Flags win over environment variables, which win over defaults. */
@@ -140,7 +196,7 @@ export function resolveServeOptions(argv: string[], env: Record<string, string |
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: Object.fromEntries(SERVE_OPTIONS.map((o) => [o.flag, { type: "string" as const, multiple: o.repeatable === true }])),
+      options: Object.fromEntries(SERVE_OPTIONS.map((o) => [o.flag, { type: o.boolean ? ("boolean" as const) : ("string" as const), multiple: o.repeatable === true }])),
       strict: true,
       allowPositionals: false,
     }));
@@ -154,13 +210,17 @@ export function resolveServeOptions(argv: string[], env: Record<string, string |
     if (spec.repeatable) {
       const items = Array.isArray(flagValue) ? flagValue.map((raw) => spec.parse(String(raw), `--${spec.flag}`)) : undefined;
       resolved[spec.key] = items ?? (envName === undefined ? [] : env[envName]!.split(",").filter((raw) => raw.trim()).map((raw) => spec.parse(raw, envName)));
-    } else if (typeof flagValue === "string") resolved[spec.key] = spec.parse(flagValue, `--${spec.flag}`);
+    } else if (flagValue === true) resolved[spec.key] = true;
+    else if (typeof flagValue === "string") resolved[spec.key] = spec.parse(flagValue, `--${spec.flag}`);
     else if (envName !== undefined) resolved[spec.key] = spec.parse(env[envName]!, envName);
     else if (!spec.decidedLater) resolved[spec.key] = spec.parse(spec.default, "default");
   }
   // Ollama's OLLAMA_HOST carries a port ("0.0.0.0:11434"); the clients read HEARTH_HOST that way too.
   const { host, port } = splitHostPort(resolved.host as string);
   resolved.host = host;
+  const jwt = resolved.jwtJwksUrl !== undefined || resolved.jwtSecretFile !== undefined;
+  if (resolved.jwtJwksUrl !== undefined && resolved.jwtSecretFile !== undefined) throw new UsageError("--jwt-jwks-url and --jwt-secret-file cannot be combined: tokens are verified one way");
+  if (jwt && (resolved.jwtIssuer === undefined || resolved.jwtAudience === undefined)) throw new UsageError("JWTs need --jwt-issuer and --jwt-audience: a token from another issuer or meant for another service must not be accepted");
   const portGiven = typeof values.port === "string" || (env.HEARTH_PORT !== undefined && env.HEARTH_PORT !== "");
   if (port !== undefined && !portGiven) resolved.port = parsePort(port, "HEARTH_HOST");
   return resolved as unknown as ServeOptions;
@@ -176,7 +236,7 @@ function splitHostPort(raw: string): { host: string; port?: string } {
 }
 
 export function serveHelp(): string {
-  const lefts = SERVE_OPTIONS.map((o) => `  --${o.flag} ${o.placeholder}`);
+  const lefts = SERVE_OPTIONS.map((o) => `  --${o.flag}${o.placeholder ? ` ${o.placeholder}` : ""}`);
   // Two spaces past the longest flag, so no flag runs into its text.
   const width = Math.max(...lefts.map((left) => left.length)) + 2;
   const rows = SERVE_OPTIONS.map((o, i) => {

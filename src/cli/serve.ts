@@ -1,4 +1,5 @@
-import { stat } from "node:fs/promises";
+import type { Database } from "bun:sqlite";
+import { readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { Engine } from "../engine/engine.ts";
@@ -10,8 +11,18 @@ import { Metrics } from "../observability/metrics.ts";
 import { Telemetry } from "../observability/telemetry.ts";
 import { createApp } from "../server/app.ts";
 import { InFlight } from "../server/in-flight.ts";
+import { defaultDataDir } from "../store/data-dir.ts";
+import { openDatabase } from "../store/database.ts";
 import { VERSION } from "../version.ts";
-import type { ServeOptions } from "./options.ts";
+import { ApiKeys } from "../auth/api-keys.ts";
+import { Authenticator } from "../auth/authenticator.ts";
+import { JwtVerifier, type JwtConfig } from "../auth/jwt.ts";
+import { Limits } from "../auth/limits.ts";
+import { parseKeyFile, StaticKeys } from "../auth/static-keys.ts";
+import { Access } from "../server/access.ts";
+import { Cors } from "../server/cors.ts";
+import { stampRequestIds } from "../server/request-ids.ts";
+import { UsageError, type ServeOptions } from "./options.ts";
 
 /** After a cut, how long the answers just ended get to reach their clients before connections are closed. */
 const CUT_GRACE_MS = 2_000;
@@ -30,6 +41,17 @@ export interface RunningServer {
 
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const startedAt = performance.now();
+  // Refused before anything loads: a server about to be open to the network without credentials.
+  const db = openDatabase(dataDirOf(options));
+  const authenticator = await authenticatorFor(options, db);
+  if (!authenticator.enabled && !options.noAuth && !isLoopback(options.host)) {
+    db.close();
+    throw new UsageError(
+      `refusing to serve ${options.host} without authentication: anyone on the network could use every model. ` +
+        `Create a key with "hearth keys create --name NAME" (then restart), set HEARTH_API_KEY or --api-key-file, configure --jwt-jwks-url, ` +
+        `or pass --no-auth to serve everyone who can reach the port on purpose.`,
+    );
+  }
   const runtime = await loadRuntime(options.gpu, options.threads);
   const catalog = new ModelCatalog(resolve(options.models), { ollamaModels: await ollamaStoreDir(options.ollamaModels), instructModels: options.instructModels });
   const pool = new LeaseCountingPool(runtime.llama, {
@@ -47,9 +69,11 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const telemetry = new Telemetry(metrics);
   const engine = new Engine(runtime.llama, catalog, pool, telemetry);
   const models = await catalog.list();
+  const access = new Access(authenticator, new Limits(), new Cors(options.corsOrigins));
   const inFlight = new InFlight();
-  // The in-flight tracker outermost: the telemetry and the routes see the request it hands on, whose signal a shutdown can abort.
-  const handle = inFlight.wrap(telemetry.wrap(createApp(engine, { metrics, telemetry }).fetch));
+  // Request ids outermost, so that a shutdown's answers carry them too; then the in-flight tracker:
+  // the telemetry and the routes see the request it hands on, whose signal a shutdown can abort.
+  const handle = stampRequestIds(inFlight.wrap(telemetry.wrap(access.wrap(createApp(engine, { metrics, telemetry }, db).fetch))));
   // Bun.serve with a single fetch rather than Elysia's listen, whose per-route table would route
   // requests around the telemetry.
   const server = Bun.serve({
@@ -69,6 +93,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const url = `http://${formatHost(options.host)}:${server.port}`;
   const names = models.length > 0 ? models.map((m) => m.name).join(", ") : `none (put *.gguf files in ${catalog.dir})`;
   console.log(`hearth ${VERSION} listening on ${url} in ${Math.round(performance.now() - startedAt)} ms | backend ${runtime.description} | models: ${names}`);
+  console.log(`hearth: ${authenticator.enabled ? "authentication on" : "authentication off (anyone who can reach the port may use it)"}; data in ${dataDirOf(options)}`);
   for (const pair of options.instructModels) console.log(`hearth: with thinking off, "${pair.thinking}" is answered by "${pair.instruct}"`);
   let hurry: (() => void) | undefined;
   let stopping: Promise<void> | undefined;
@@ -91,6 +116,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     await server.stop(true);
     await pool.dispose();
     await runtime.llama.dispose();
+    db.close();
   };
   return {
     url,
@@ -100,6 +126,41 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       return stopping;
     },
   };
+}
+
+function dataDirOf(options: ServeOptions): string {
+  return resolve(options.dataDir ?? defaultDataDir(process.env));
+}
+
+/** Static keys (--api-key-file, HEARTH_API_KEY), a JWT issuer, and the store's keys. */
+async function authenticatorFor(options: ServeOptions, db: Database): Promise<Authenticator> {
+  const staticKeys = options.apiKeyFile === undefined ? [] : parseKeyFile(await readSecretFile(options.apiKeyFile, "--api-key-file"));
+  if (process.env.HEARTH_API_KEY) staticKeys.push(process.env.HEARTH_API_KEY.trim());
+  let jwt: JwtVerifier | undefined;
+  if (options.jwtJwksUrl !== undefined || options.jwtSecretFile !== undefined) {
+    let key: JwtConfig["key"];
+    if (options.jwtJwksUrl !== undefined) key = { jwksUrl: options.jwtJwksUrl };
+    else {
+      const secret = new TextEncoder().encode((await readSecretFile(options.jwtSecretFile!, "--jwt-secret-file")).trim());
+      if (secret.length < 32) throw new UsageError("--jwt-secret-file must hold at least 32 bytes: HS256 with a shorter secret can be guessed");
+      key = { secret };
+    }
+    jwt = new JwtVerifier({ issuer: options.jwtIssuer!, audience: options.jwtAudience!, projectClaim: options.jwtProjectClaim, key });
+  }
+  return new Authenticator(new ApiKeys(db), new StaticKeys(staticKeys), jwt);
+}
+
+async function readSecretFile(file: string, flag: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (err) {
+    throw new UsageError(`${flag}: cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** Addresses only this machine can reach: serving them without credentials exposes nothing. */
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 async function until(condition: () => boolean, timeoutMs: number): Promise<void> {

@@ -74,7 +74,7 @@ async function install(argv: string[], env: Env): Promise<number> {
   if (options.ollamaModels !== undefined && options.ollamaModels !== "off") options.ollamaModels = path.resolve(options.ollamaModels);
 
   const manager = MANAGERS[platform];
-  const spec = { scope, user, home, command: [...hearthCommand(), ...serveArguments(options)], writable: [options.models] };
+  const spec = { scope, user, home, command: [...hearthCommand(), ...serveArguments(options)], writable: [options.models, ...(options.dataDir === undefined ? [] : [options.dataDir])] };
   const file = manager.file(scope, home, env);
   const content = manager.render(spec);
   const notes = installNotes(spec.scope, user, platform, options.models);
@@ -134,6 +134,10 @@ export function serveArguments(options: ServeOptions): string[] {
     if (value === undefined) continue;
     if (spec.repeatable) {
       for (const item of value as unknown[]) args.push(`--${spec.flag}`, spec.format ? spec.format(item as never) : String(item));
+      continue;
+    }
+    if (spec.boolean) {
+      if (value === true) args.push(`--${spec.flag}`);
       continue;
     }
     const always = spec.key === "host" || spec.key === "port" || spec.key === "models";

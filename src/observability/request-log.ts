@@ -10,6 +10,11 @@ export interface RequestRecord {
   completionTokens?: number;
   timeToFirstTokenMs?: number;
   durationMs?: number;
+  requestId?: string;
+  /** who the request acted for: a key's id or a token's subject, never a secret */
+  principal?: string;
+  /** the conversation the request read or wrote (the seed's chat id) */
+  chatId?: string;
 }
 
 /**
@@ -20,9 +25,12 @@ export function requestLogLine(record: RequestRecord, at: Date): string {
   return JSON.stringify({
     time: at.toISOString(),
     msg: "request",
+    request_id: record.requestId,
     method: record.method,
     route: record.route,
     status: record.status,
+    principal: record.principal,
+    chat_id: record.chatId,
     model: record.model,
     prompt_tokens: record.promptTokens,
     cached_tokens: record.cachedTokens,

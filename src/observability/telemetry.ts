@@ -1,5 +1,7 @@
 import type { EngineObserver, UsageReport } from "../engine/types.ts";
+import { principalIdOf } from "../auth/principal.ts";
 import type { Metrics } from "./metrics.ts";
+import { requestIdOf } from "./request-id.ts";
 import { requestLogLine, type RequestRecord } from "./request-log.ts";
 
 interface Tracked {
@@ -29,7 +31,7 @@ export class Telemetry implements EngineObserver {
   /** Wraps a fetch handler so every request it answers is measured and logged. */
   wrap(handle: (request: Request) => Response | Promise<Response>): (request: Request) => Promise<Response> {
     return async (request) => {
-      const tracked: Tracked = { record: { method: request.method, route: "unmatched" }, startedAt: performance.now(), done: false };
+      const tracked: Tracked = { record: { method: request.method, route: "unmatched", requestId: requestIdOf(request) }, startedAt: performance.now(), done: false };
       this.byRequest.set(request, tracked);
       this.bySignal.set(request.signal, tracked);
       let response: Response;
@@ -41,6 +43,8 @@ export class Telemetry implements EngineObserver {
         throw err;
       }
       tracked.record.status = response.status;
+      tracked.record.principal = principalIdOf(request);
+      tracked.record.chatId = response.headers.get("x-conversation-id") ?? undefined;
       if (!response.body || !STREAMED.test(response.headers.get("content-type") ?? "")) {
         this.finish(tracked);
         return response;

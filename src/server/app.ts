@@ -1,11 +1,15 @@
+import type { Database } from "bun:sqlite";
 import { Elysia, t } from "elysia";
-import { openaiError, toOpenAIErrorResponse } from "../api/openai/errors.ts";
-import { ollamaError, toOllamaErrorResponse } from "../api/ollama/errors.ts";
+import { openaiError } from "../api/openai/errors.ts";
+import { ollamaError } from "../api/ollama/errors.ts";
+import { dialectOf, failureResponse } from "../api/dialect.ts";
 import { ollamaRoutes } from "../api/ollama/routes.ts";
-import { anthropicError, isAnthropicPath, toAnthropicErrorResponse } from "../api/anthropic/errors.ts";
+import { anthropicError } from "../api/anthropic/errors.ts";
 import { anthropicRoutes } from "../api/anthropic/routes.ts";
+import { keysRoutes } from "../api/keys/routes.ts";
 import { llamacppRoutes } from "../api/llamacpp/tokenize.ts";
 import { openaiRoutes } from "../api/openai/routes.ts";
+import { conversationsRoutes } from "../api/conversations/routes.ts";
 import { responsesRoutes } from "../api/responses/routes.ts";
 import { readJsonBody } from "../api/json-body.ts";
 import { quietValidationErrors } from "../api/validation.ts";
@@ -15,7 +19,8 @@ import type { Telemetry } from "../observability/telemetry.ts";
 import { docs } from "./docs.ts";
 import { metricsRoute } from "./metrics-route.ts";
 import { ROUTE_CONFIG } from "../api/route-config.ts";
-import { RouteNotFoundError } from "../errors.ts";
+import { ModelNotFoundError, RouteNotFoundError } from "../errors.ts";
+import { mayUseModel, modelsNamed, principalOf } from "../auth/principal.ts";
 import { isBlobUpload, MAX_BODY_BYTES, oversizeBody } from "./body-limit.ts";
 
 /**
@@ -24,8 +29,9 @@ import { isBlobUpload, MAX_BODY_BYTES, oversizeBody } from "./body-limit.ts";
  */
 const STREAMED_BODY = Object.freeze({});
 
-function isOllamaPath(request: Request): boolean {
-  return new URL(request.url).pathname.startsWith("/api/");
+function hasNoBody(request: Request): boolean {
+  const length = request.headers.get("content-length");
+  return (length === null || length === "0") && !request.headers.has("transfer-encoding");
 }
 
 /** The app's observers: metrics served at /metrics, and the telemetry told which route each request matched. */
@@ -34,7 +40,11 @@ export interface Observability {
   telemetry: Telemetry;
 }
 
-export function createApp(engine: Engine, observability: Observability) {
+/**
+ * The app over an engine and a store (`db`: keys, conversations, stored responses), which the
+ * stateful routes keep what they are asked to in.
+ */
+export function createApp(engine: Engine, observability: Observability, db: Database) {
   const { metrics, telemetry } = observability;
   return new Elysia(ROUTE_CONFIG)
     // A body that fails to parse never reaches transform, so its route is noted when the error is.
@@ -43,34 +53,46 @@ export function createApp(engine: Engine, observability: Observability) {
     // Every body is JSON, whatever its content type says (curl -d sends form-urlencoded), and is
     // decoded first when sent compressed (Content-Encoding); a failure is a ParseError that each API
     // answers in its own shape.
-    .onParse({ as: "global" }, ({ request }) => (isBlobUpload(request) ? STREAMED_BODY : readJsonBody(request, MAX_BODY_BYTES)))
+    .onParse({ as: "global" }, ({ request }) => {
+      if (isBlobUpload(request)) return STREAMED_BODY;
+      // OpenAI's DELETE routes (a conversation, a response, a key) take no body, and the SDKs send
+      // none; Ollama's /api/delete takes one, and an empty one is refused as any empty body is.
+      if (request.method === "DELETE" && dialectOf(request) !== "ollama" && hasNoBody(request)) return {};
+      return readJsonBody(request, MAX_BODY_BYTES);
+    })
     .onRequest(async ({ request }) => {
       if (isBlobUpload(request)) return;
       const length = await oversizeBody(request);
       if (length !== undefined) {
         const message = `The request body is ${length} bytes; the limit is ${MAX_BODY_BYTES} bytes.`;
-        if (isAnthropicPath(request)) return anthropicError(413, message, request);
-        return isOllamaPath(request) ? ollamaError(413, message) : openaiError(413, message, null, "request_too_large");
+        const dialect = dialectOf(request);
+        if (dialect === "anthropic") return anthropicError(413, message, request);
+        return dialect === "ollama" ? ollamaError(413, message) : openaiError(413, message, null, "request_too_large");
       }
+    })
+    // A key limited to some models is told the others do not exist, in each API's own words.
+    .onBeforeHandle({ as: "global" }, ({ request, body, params }) => {
+      const principal = principalOf(request);
+      const hidden = modelsNamed(body, params).find((name) => !mayUseModel(principal, name));
+      if (hidden !== undefined) throw new ModelNotFoundError(hidden);
     })
     .use(docs())
     .get("/health", () => ({ status: "ok" as const }), {
       response: { 200: t.Object({ status: t.Literal("ok") }) },
-      detail: { summary: "Liveness probe", tags: ["Server"] },
+      detail: { summary: "Liveness probe", tags: ["Server"], security: [] },
     })
     .use(metricsRoute(metrics))
-    .use(openaiRoutes(engine))
-    .use(responsesRoutes(engine))
+    .use(openaiRoutes(engine, db))
+    .use(conversationsRoutes(db))
+    .use(responsesRoutes(engine, db))
     .use(ollamaRoutes(engine))
     .use(anthropicRoutes(engine))
     .use(llamacppRoutes(engine))
+    .use(keysRoutes(db))
     // Once every route is in: their schemas' failures are worded from the first error alone.
     .use(quietValidationErrors)
     // Routes outside both adapters (unknown paths): answer in the dialect the path belongs to.
-    .onError(({ code, error, request }) => {
-      if (isAnthropicPath(request)) return toAnthropicErrorResponse(code, notFound(code, error), request);
-      return isOllamaPath(request) ? toOllamaErrorResponse(code, notFound(code, error)) : toOpenAIErrorResponse(code, notFound(code, error));
-    });
+    .onError(({ code, error, request }) => failureResponse(request, code, notFound(code, error)));
 }
 
 function notFound(code: string | number, error: unknown): unknown {

@@ -30,8 +30,18 @@ export function docs() {
             { name: "Ollama", description: "Ollama-compatible API" },
             { name: "Anthropic", description: "Anthropic-compatible Messages API (Claude Code, the Anthropic SDKs)" },
             { name: "llama.cpp", description: "llama.cpp server-compatible tokenizer routes" },
+            { name: "Keys", description: "Hearth's API keys (the admin scope)" },
             { name: "Server", description: "Health and documentation" },
           ],
+          // While authentication is on (any key, static key or JWT issuer configured), every route but
+          // /health asks for one of these; see the README's Authentication section.
+          components: {
+            securitySchemes: {
+              bearer: { type: "http", scheme: "bearer", description: "A Hearth API key (hth_…), a static key, or a JWT from the configured issuer" },
+              apiKey: { type: "apiKey", in: "header", name: "x-api-key", description: "The same key, as Anthropic clients send it" },
+            },
+          },
+          security: [{ bearer: [] }, { apiKey: [] }],
         },
       }),
     );

@@ -1,3 +1,5 @@
+import { carryRequestId } from "../observability/request-id.ts";
+
 const MESSAGE = "The server is shutting down; the request was stopped before it finished.";
 
 /** Which API a request speaks, by its path: each answers a shutdown in its own error shape. */
@@ -50,7 +52,7 @@ export class InFlight {
         },
       };
       this.answers.add(pending);
-      const answer = (async () => handle(new Request(request, { signal: abort.signal })))();
+      const answer = (async () => handle(carryRequestId(request, new Request(request, { signal: abort.signal }))))();
       let response: Response | undefined;
       try {
         response = await Promise.race([answer, cut]);

@@ -12,6 +12,7 @@ import { ModelCatalog } from "../../src/models/catalog.ts";
 import { Metrics } from "../../src/observability/metrics.ts";
 import { Telemetry } from "../../src/observability/telemetry.ts";
 import { createApp } from "../../src/server/app.ts";
+import { memoryDatabase } from "../../src/store/database.ts";
 
 describe("pointerToParam", () => {
   test("turns JSON pointers into OpenAI's dotted param names", () => {
@@ -54,7 +55,7 @@ describe("a value failing its schema", () => {
     const runtime = await loadRuntime("cpu", 1);
     const pool = new ModelPool(runtime.llama, { contextSize: 512, parallel: 1, threads: 1, maxQueue: 0, maxLoadedModels: 1, memoryBudget: 0 });
     const metrics = new Metrics(pool);
-    app = createApp(new Engine(runtime.llama, new ModelCatalog(models), pool), { metrics, telemetry: new Telemetry(metrics) });
+    app = createApp(new Engine(runtime.llama, new ModelCatalog(models), pool), { metrics, telemetry: new Telemetry(metrics) }, memoryDatabase());
     close = async () => {
       await runtime.llama.dispose();
       await rm(models, { recursive: true, force: true });

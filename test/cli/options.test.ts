@@ -3,7 +3,7 @@ import { resolveServeOptions, serveHelp, SERVE_OPTIONS, UsageError } from "../..
 
 describe("serve options", () => {
   test("defaults apply when neither flag nor env is given; threads stay unset for the runtime to decide", () => {
-    expect(resolveServeOptions([], {})).toEqual({ host: "127.0.0.1", port: 11435, models: "./models", ctxSize: 4096, parallel: 4, gpu: "auto", maxQueue: 512, keepAliveMs: 300_000, maxLoadedModels: 3, memoryBudget: "auto", flashAttention: "auto", shutdownTimeoutMs: 30_000, predictionDrafting: "auto", instructModels: [] });
+    expect(resolveServeOptions([], {})).toEqual({ host: "127.0.0.1", port: 11435, models: "./models", ctxSize: 4096, parallel: 4, gpu: "auto", maxQueue: 512, keepAliveMs: 300_000, maxLoadedModels: 3, memoryBudget: "auto", flashAttention: "auto", shutdownTimeoutMs: 30_000, predictionDrafting: "auto", instructModels: [], noAuth: false, jwtProjectClaim: "project", corsOrigins: [] });
   });
 
   test("environment variables override defaults and flags override environment variables", () => {
@@ -11,10 +11,24 @@ describe("serve options", () => {
     const fromEnv = resolveServeOptions([], env);
     expect(fromEnv).toMatchObject({ port: 9000, host: "0.0.0.0", threads: 3, gpu: "vulkan" });
     const fromFlags = resolveServeOptions(["--port", "9100", "--threads", "1", "--gpu", "cpu", "--ctx-size", "2048", "--parallel", "2", "--models", "/m", "--max-queue", "0", "--keep-alive", "1h30m"], env);
-    expect(fromFlags).toEqual({ host: "0.0.0.0", port: 9100, threads: 1, gpu: "cpu", ctxSize: 2048, parallel: 2, models: "/m", maxQueue: 0, keepAliveMs: 5_400_000, maxLoadedModels: 3, memoryBudget: "auto", flashAttention: "auto", shutdownTimeoutMs: 30_000, predictionDrafting: "auto", instructModels: [] });
+    expect(fromFlags).toEqual({ host: "0.0.0.0", port: 9100, threads: 1, gpu: "cpu", ctxSize: 2048, parallel: 2, models: "/m", maxQueue: 0, keepAliveMs: 5_400_000, maxLoadedModels: 3, memoryBudget: "auto", flashAttention: "auto", shutdownTimeoutMs: 30_000, predictionDrafting: "auto", instructModels: [], noAuth: false, jwtProjectClaim: "project", corsOrigins: [] });
     expect(resolveServeOptions([], { HEARTH_KEEP_ALIVE: "-1" }).keepAliveMs).toBe(Infinity);
     expect(resolveServeOptions([], { HEARTH_KEEP_ALIVE: "30" }).keepAliveMs).toBe(30_000);
     expect(resolveServeOptions(["--flash-attention", "on"], {}).flashAttention).toBe("on");
+  });
+
+  test("authentication and store options: switches, origins, and JWTs that need an issuer and an audience", () => {
+    expect(resolveServeOptions(["--no-auth"], {}).noAuth).toBe(true);
+    expect(resolveServeOptions([], { HEARTH_NO_AUTH: "1" }).noAuth).toBe(true);
+    expect(() => resolveServeOptions([], { HEARTH_NO_AUTH: "maybe" })).toThrow("HEARTH_NO_AUTH");
+    expect(resolveServeOptions(["--data-dir", "/srv/hearth"], {}).dataDir).toBe("/srv/hearth");
+    expect(resolveServeOptions(["--cors-origin", "http://localhost:3000/", "--cors-origin", "*"], {}).corsOrigins).toEqual(["http://localhost:3000", "*"]);
+    expect(resolveServeOptions([], { HEARTH_CORS_ORIGINS: "https://a.home.arpa,https://b.home.arpa" }).corsOrigins).toEqual(["https://a.home.arpa", "https://b.home.arpa"]);
+    expect(() => resolveServeOptions(["--cors-origin", "https://a.home.arpa/path"], {})).toThrow("--cors-origin");
+    expect(() => resolveServeOptions(["--jwt-jwks-url", "https://sso/jwks"], {})).toThrow("--jwt-issuer and --jwt-audience");
+    expect(() => resolveServeOptions(["--jwt-jwks-url", "ftp://sso/jwks", "--jwt-issuer", "i", "--jwt-audience", "a"], {})).toThrow("http(s) URL");
+    expect(() => resolveServeOptions(["--jwt-jwks-url", "https://sso/jwks", "--jwt-secret-file", "/s", "--jwt-issuer", "i", "--jwt-audience", "a"], {})).toThrow("cannot be combined");
+    expect(resolveServeOptions(["--jwt-secret-file", "/s", "--jwt-issuer", "i", "--jwt-audience", "a"], {})).toMatchObject({ jwtSecretFile: "/s", jwtIssuer: "i", jwtAudience: "a", jwtProjectClaim: "project" });
   });
 
   test("Ollama's variables are read where Hearth's own are not set", () => {

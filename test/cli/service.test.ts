@@ -36,6 +36,8 @@ describe("systemd unit", () => {
     const unit = systemdUnit({ ...spec("system"), user: "llm" });
     expect(unit).toContain("\nExecStart=/usr/bin/hearth serve --host 0.0.0.0 --port 9999 --models /srv/models\n");
     expect(unit).toContain("\nUser=llm\n");
+    // The store in /var/lib/hearth, the service account's own (0700).
+    expect(unit).toContain("\nStateDirectory=hearth\nStateDirectoryMode=0700\nEnvironment=HEARTH_DATA_DIR=%S/hearth\n");
     expect(unit).toContain("\nRestart=on-failure\n");
     expect(unit).toContain("\nNoNewPrivileges=true\n");
     expect(unit).toContain("\nProtectHome=read-only\n");
@@ -132,7 +134,7 @@ describe("the service command line", () => {
   });
 
   test("always names host, port and models; other options only when they differ from the defaults", () => {
-    const base = { host: "127.0.0.1", port: 11435, models: "/m", ctxSize: 4096, parallel: 4, gpu: "auto" as const, maxQueue: 512, keepAliveMs: 300_000, maxLoadedModels: 3, memoryBudget: "auto" as const, flashAttention: "auto" as const, shutdownTimeoutMs: 30_000, predictionDrafting: "auto" as const, instructModels: [] };
+    const base = { host: "127.0.0.1", port: 11435, models: "/m", ctxSize: 4096, parallel: 4, gpu: "auto" as const, maxQueue: 512, keepAliveMs: 300_000, maxLoadedModels: 3, memoryBudget: "auto" as const, flashAttention: "auto" as const, shutdownTimeoutMs: 30_000, predictionDrafting: "auto" as const, instructModels: [], noAuth: false, jwtProjectClaim: "project", corsOrigins: [] };
     expect(serveArguments(base)).toEqual(["serve", "--host", "127.0.0.1", "--port", "11435", "--models", "/m"]);
     expect(serveArguments({ ...base, ctxSize: 8192, threads: 2, gpu: "cpu" })).toEqual([
       "serve", "--host", "127.0.0.1", "--port", "11435", "--models", "/m", "--ctx-size", "8192", "--threads", "2", "--gpu", "cpu",
@@ -145,6 +147,8 @@ describe("the service command line", () => {
     // A repeatable flag goes out once per item.
     const pairs = [{ thinking: "qwen3-thinking", instruct: "qwen3-instruct" }, { thinking: "r1", instruct: "v3" }];
     expect(serveArguments({ ...base, instructModels: pairs })).toEqual([...serveArguments(base), "--instruct-model", "qwen3-thinking=qwen3-instruct", "--instruct-model", "r1=v3"]);
+    // A switch goes out bare, and only when on.
+    expect(serveArguments({ ...base, noAuth: true, corsOrigins: ["http://a.home.arpa"], dataDir: "/srv/h" })).toEqual([...serveArguments(base), "--data-dir", "/srv/h", "--no-auth", "--cors-origin", "http://a.home.arpa"]);
   });
 });
 

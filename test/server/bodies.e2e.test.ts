@@ -127,7 +127,7 @@ describe("a body that is not a JSON object is a 400 in the API's own shape, neve
       const reply = await send(path, body, contentType);
       expect({ path, status: reply.status }).toEqual({ path, status: 400 });
       expect(reply.contentType).toStartWith("application/json");
-      expect(reply.body).toEqual({ error: { message: expect.stringMatching(message), type: "invalid_request_error", param: null, code: expect.any(String) } });
+      expect(reply.body).toEqual({ error: { message: expect.stringMatching(message), type: "invalid_request_error", param: null, code: expect.any(String) }, code: expect.anything(), message: expect.any(String), request_id: expect.any(String) });
     }
   });
 
@@ -136,7 +136,7 @@ describe("a body that is not a JSON object is a 400 in the API's own shape, neve
       const reply = await send(path, body, contentType, method);
       expect({ path, status: reply.status }).toEqual({ path, status: 400 });
       expect(reply.contentType).toStartWith("application/json");
-      expect(reply.body).toEqual({ error: expect.stringMatching(message) });
+      expect(reply.body).toEqual({ error: expect.stringMatching(message), request_id: expect.any(String) });
     }
   });
 

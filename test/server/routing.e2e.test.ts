@@ -21,7 +21,7 @@ test("an unknown path is a 404 in the dialect of its prefix", async () => {
   expect((await openai.json()).error).toMatchObject({ type: "invalid_request_error", code: "unknown_url" });
   const ollama = await fetch(`${server.url}/api/nothing`);
   expect(ollama.status).toBe(404);
-  expect(await ollama.json()).toEqual({ error: "404 page not found" });
+  expect(await ollama.json()).toEqual({ error: "404 page not found", request_id: expect.any(String) });
 });
 
 test("a body over the limit on an Ollama route is a 413 in Ollama's error shape", async () => {

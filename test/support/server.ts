@@ -1,4 +1,6 @@
 import { spawn } from "bun";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -26,7 +28,8 @@ export async function startServer(options: {
   const proc = spawn({
     cmd: [...(options.cli ?? SOURCE_CLI), "serve", "--port", "0", "--models", options.models, ...(options.args ?? [])],
     cwd: options.cwd ?? ROOT,
-    env: options.env ?? process.env,
+    // Each server its own store, unless the test names one: none writes to the user's data directory.
+    env: { HEARTH_DATA_DIR: mkdtempSync(join(tmpdir(), "hearth-data-")), ...(options.env ?? process.env) },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

@@ -8,6 +8,8 @@ import type { Case, Category } from "./corpus.ts";
 
 export interface Target {
   url(): string;
+  /** sent with every case: the server's credential */
+  headers: Record<string, string>;
   /** replaces a server that died or hangs with a fresh one */
   restart(): Promise<void>;
 }
@@ -46,7 +48,7 @@ async function runCase(c: Case, target: Target, timeoutMs: number): Promise<Case
   let response = "";
   let problem: string | undefined;
   try {
-    const res = await fetch(target.url() + c.path, { method: c.method, headers: c.headers, body: c.body?.(), signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(target.url() + c.path, { method: c.method, headers: { ...target.headers, ...c.headers }, body: c.body?.(), signal: AbortSignal.timeout(timeoutMs) });
     status = res.status;
     const text = await res.text();
     response = text.length > EXCERPT ? `${text.slice(0, EXCERPT)}…(${text.length} chars)` : text;

@@ -28,7 +28,12 @@ export interface BadInputSession {
 export async function openBadInputSession(): Promise<BadInputSession> {
   const sandbox = await makeSandbox(["tiny", "text"]);
   const registry: FakeRegistry = await startFakeRegistry();
-  const start = () => startServer({ models: sandbox.models, cwd: sandbox.root, args: ["--ctx-size", "128", "--parallel", "2", "--ollama-models", "off"] });
+  // With a static key, as a server on a network runs: every case is sent with it, so the keys routes
+  // can create keys without turning authentication on midway.
+  const apiKey = `stress-${crypto.randomUUID()}`;
+  const headers = { authorization: `Bearer ${apiKey}` };
+  const start = () =>
+    startServer({ models: sandbox.models, cwd: sandbox.root, args: ["--ctx-size", "128", "--parallel", "2", "--ollama-models", "off"], env: { ...process.env, HEARTH_API_KEY: apiKey } as Record<string, string> });
   let server: TestServer = await start();
   let starts = 1;
   let earlierOutput = "";
@@ -41,7 +46,7 @@ export async function openBadInputSession(): Promise<BadInputSession> {
   let corpus: Case[];
   try {
     before = await snapshot(sandbox);
-    const openapi = await (await fetch(`${server.url}/openapi.json`)).json();
+    const openapi = await (await fetch(`${server.url}/openapi.json`, { headers })).json();
     corpus = buildCorpus(openapi, { sandboxRoot: sandbox.root, registryHost: registry.host });
   } catch (err) {
     await close();
@@ -52,6 +57,7 @@ export async function openBadInputSession(): Promise<BadInputSession> {
     corpus,
     target: {
       url: () => server.url,
+      headers,
       async restart() {
         earlierOutput += server.output();
         await server.kill("SIGKILL");

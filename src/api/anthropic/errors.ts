@@ -1,29 +1,11 @@
-import { randomBytes } from "node:crypto";
 import { classifyError, errorResponse, type ClassifiedError } from "../errors.ts";
 import type { AnthropicErrorT } from "./schemas.ts";
+import { requestIdOf } from "../../observability/request-id.ts";
 
 /** The paths answered in Anthropic's shape: its API's routes, and unknown paths below them. */
 export function isAnthropicPath(request: Request): boolean {
   const path = new URL(request.url).pathname;
   return path === "/v1/messages" || path.startsWith("/v1/messages/");
-}
-
-const ids = new WeakMap<Request, string>();
-
-/** The request's id (`req_…`), the same each time it is asked for: sent as the `request-id` header and in error bodies. */
-export function requestIdOf(request: Request): string {
-  let id = ids.get(request);
-  if (!id) {
-    id = `req_${randomId(24)}`;
-    ids.set(request, id);
-  }
-  return id;
-}
-
-const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
-export function randomId(length: number): string {
-  return Array.from(randomBytes(length), (b) => ALPHABET[b % ALPHABET.length]).join("");
 }
 
 /** Anthropic names fields with dots all the way down: `messages.0.content.1.type`. */
@@ -55,6 +37,14 @@ function errorType(failure: ClassifiedError): string {
       return "not_found_error";
     case "busy":
       return "overloaded_error";
+    case "unauthenticated":
+      return "authentication_error";
+    case "forbidden":
+      return "permission_error";
+    case "rate_limited":
+      return "rate_limit_error";
+    case "object_not_found":
+      return "not_found_error";
     case "memory":
     case "internal":
       return "api_error";
@@ -92,6 +82,10 @@ function anthropicMessage(failure: ClassifiedError): string {
     case "memory":
     case "cancelled":
     case "registry":
+    case "unauthenticated":
+    case "forbidden":
+    case "rate_limited":
+    case "object_not_found":
       return failure.message;
     case "internal":
       return "Internal server error";

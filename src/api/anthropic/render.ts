@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { StartedGeneration } from "../../engine/engine.ts";
 import type { FinishReason, Usage } from "../../engine/types.ts";
-import { randomId } from "./errors.ts";
+import { randomId } from "../../observability/request-id.ts";
 import type { ContentOutT, MessageT, StopReasonT, UsageT } from "./schemas.ts";
 
 type StartBlock = { type: "text"; text: "" } | { type: "thinking"; thinking: ""; signature: "" } | { type: "tool_use"; id: string; name: string; input: Record<string, never> };

@@ -23,6 +23,8 @@ function ollamaWording(failure: ClassifiedError): string {
       return "404 page not found";
     case "busy":
       return "server busy, please try again. maximum pending requests exceeded";
+    case "unauthenticated":
+      return "unauthorized";
     case "internal":
       return "internal server error";
     default:

@@ -7,14 +7,15 @@ import { copyModelFile, copyStoredModel, deleteModelFile } from "../../models/fi
 import { parseOllamaName } from "../../models/ollama-name.ts";
 import { readGgufContents, type GgufContents } from "../../models/gguf-contents.ts";
 import { pathForModelName, taggedModelName } from "../../models/naming.ts";
+import { mayUseModel, principalOf, type Principal } from "../../auth/principal.ts";
 import { ROUTE_CONFIG } from "../route-config.ts";
 import { OllamaError } from "./errors.ts";
 import { modelDetails } from "./model-details.ts";
 import { renderModelfile, renderParameters, type ParameterValue } from "./modelfile.ts";
 import { CopyRequest, DeleteRequest, ShowRequest, ShowResponse, TagsResponse, type ShowResponseT, type TagsResponseT } from "./models-schemas.ts";
 
-async function tags(catalog: ModelCatalog): Promise<TagsResponseT> {
-  const models = await catalog.list();
+async function tags(catalog: ModelCatalog, principal: Principal): Promise<TagsResponseT> {
+  const models = (await catalog.list()).filter((m) => mayUseModel(principal, m.name));
   // Ollama lists the most recently modified first.
   const newestFirst = models.toSorted((a, b) => b.modifiedAt.getTime() - a.modifiedAt.getTime() || a.name.localeCompare(b.name));
   return {
@@ -106,7 +107,7 @@ const EMPTY_SUCCESS = {
 export function modelsRoutes(engine: Engine) {
   const catalog = engine.catalog;
   return new Elysia({ ...ROUTE_CONFIG, name: "ollama-models", detail: { tags: ["Ollama"] } })
-    .get("/api/tags", () => tags(catalog), {
+    .get("/api/tags", ({ request }) => tags(catalog, principalOf(request)), {
       response: { 200: TagsResponse },
       detail: {
         summary: "List local models",

@@ -1,5 +1,6 @@
 import { Elysia, t, type Static } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
+import { mayUseModel, principalOf } from "../../auth/principal.ts";
 import type { RunningModel } from "../../engine/model-pool.ts";
 import { taggedModelName } from "../../models/naming.ts";
 import { ROUTE_CONFIG } from "../route-config.ts";
@@ -39,7 +40,11 @@ async function describe(engine: Engine, running: RunningModel): Promise<LoadedMo
 export function psRoutes(engine: Engine) {
   return new Elysia({ ...ROUTE_CONFIG, name: "ollama-ps", detail: { tags: ["Ollama"] } }).get(
     "/api/ps",
-    async () => ({ models: await Promise.all(engine.pool.running().map((running) => describe(engine, running))) }),
+    async ({ request }) => {
+      const principal = principalOf(request);
+      const visible = engine.pool.running().filter((running) => mayUseModel(principal, running.info.name));
+      return { models: await Promise.all(visible.map((running) => describe(engine, running))) };
+    },
     {
       response: { 200: RunningModels },
       detail: {

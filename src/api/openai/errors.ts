@@ -9,7 +9,7 @@ export function openaiError(status: number, message: string, param: string | nul
 }
 
 function openaiErrorBody(status: number, message: string, param: string | null, code: string | null): OpenAIErrorBody {
-  const type = status === 401 ? "authentication_error" : status >= 500 ? "server_error" : "invalid_request_error";
+  const type = status === 401 ? "invalid_request_error" : status === 403 ? "permission_denied" : status === 429 ? "rate_limit_exceeded" : status >= 500 ? "server_error" : "invalid_request_error";
   return { error: { message, type, param, code } };
 }
 
@@ -37,6 +37,14 @@ function openaiWording(failure: ClassifiedError): { message: string; param?: str
       return { message: failure.message, code: "cancelled" };
     case "registry":
       return { message: failure.message, code: "registry_error" };
+    case "unauthenticated":
+      return { message: failure.message, code: failure.code };
+    case "forbidden":
+      return { message: failure.message, code: "permission_denied" };
+    case "rate_limited":
+      return { message: failure.message, code: "rate_limit_exceeded" };
+    case "object_not_found":
+      return { message: failure.message, param: failure.param, code: "not_found" };
     case "internal":
       return { message: "The server had an error while processing your request.", code: "internal_error" };
   }

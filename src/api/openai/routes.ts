@@ -1,6 +1,9 @@
+import type { Database } from "bun:sqlite";
 import { Elysia, t } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
 import type { ModelInfo } from "../../models/catalog.ts";
+import { mayUseModel, ownerOf, principalOf } from "../../auth/principal.ts";
+import { ChatStore } from "../conversations/chat.ts";
 import { ROUTE_CONFIG } from "../route-config.ts";
 import { completionsRoutes } from "./completions.ts";
 import { embeddingsRoutes } from "./embeddings.ts";
@@ -9,6 +12,15 @@ import { toOpenAIErrorResponse } from "./errors.ts";
 import { ChatCompletion, ChatCompletionRequest, Model, ModelList, OpenAIError, type ChatCompletionRequestT, type ModelT } from "./schemas.ts";
 import { collectCompletion, streamChunks, toGenerationRequest } from "./translate.ts";
 import { sseResponse } from "./sse.ts";
+import { storedCompletionsRoutes } from "./stored-completions.ts";
+
+/**
+ * The stream, and once it has ended normally, what its chunks added up to for `keep`: a client
+ * that goes away returns the stream early, and nothing after the last chunk runs.
+ */
+async function* keptOnceWhole<T, R>(chunks: AsyncGenerator<T, R>, keep: (whole: R) => void): AsyncGenerator<T> {
+  keep(yield* chunks);
+}
 
 function modelObject(m: ModelInfo): ModelT {
   return {
@@ -21,13 +33,23 @@ function modelObject(m: ModelInfo): ModelT {
   };
 }
 
-export function openaiRoutes(engine: Engine) {
-  const chat = async ({ body, request }: { body: ChatCompletionRequestT; request: Request }) => {
-    const { events, modelName } = await engine.start(toGenerationRequest(body, request.signal));
+/** `db`: where chat completions keep what they are asked to (`store`) and read their `conversation` from. */
+export function openaiRoutes(engine: Engine, db: Database) {
+  const store = new ChatStore(db);
+  const chat = async ({ body, request, set }: { body: ChatCompletionRequestT; request: Request; set: { headers: Record<string, string | number> } }) => {
+    const generation = toGenerationRequest(body, request.signal);
+    const turn = store.begin(body, ownerOf(principalOf(request)));
+    const { events, modelName } = await engine.start(turn.withHistory(generation));
     const calls = callStyleOf(body);
-    // Elysia types a handler by its JSON response schema; a stream is a raw Response instead.
-    if (body.stream) return sseResponse(streamChunks(events, modelName, body.stream_options?.include_usage === true, calls)) as never;
-    return collectCompletion(events, modelName, calls);
+    if (turn.conversationId !== undefined) set.headers["x-conversation-id"] = turn.conversationId;
+    if (body.stream) {
+      const chunks = streamChunks(events, modelName, body.stream_options?.include_usage === true, calls, turn.extras);
+      // Elysia types a handler by its JSON response schema; a stream is a raw Response instead.
+      return sseResponse(keptOnceWhole(chunks, (completion) => turn.keep(completion, request.signal))) as never;
+    }
+    const completion = await collectCompletion(events, modelName, calls, turn.extras);
+    turn.keep(completion, request.signal);
+    return completion;
   };
   const chatSchema = {
     // The app reads every body as JSON whatever its content type; "json" says so in the OpenAPI document.
@@ -41,11 +63,13 @@ export function openaiRoutes(engine: Engine) {
       ...chatSchema,
       detail: {
         summary: "Create a chat completion",
-        description: "OpenAI-compatible. With `stream: true` the answer is a `text/event-stream` of chat.completion.chunk objects ending in `data: [DONE]`.",
+        description:
+          "OpenAI-compatible. With `stream: true` the answer is a `text/event-stream` of chat.completion.chunk objects ending in `data: [DONE]`. " +
+          "`store: true` keeps the answer (GET /v1/chat/completions/{completion_id}); `conversation` continues a conversation of /v1/conversations, and with `store` appends the turn to it.",
       },
     })
     .post("/v1/chat", chat, { ...chatSchema, detail: { summary: "Create a chat completion (alias of /v1/chat/completions)" } })
-    .get("/v1/models", async () => ({ object: "list" as const, data: (await engine.catalog.list()).map(modelObject) }), {
+    .get("/v1/models", async ({ request }) => ({ object: "list" as const, data: (await engine.catalog.list()).filter((m) => mayUseModel(principalOf(request), m.name)).map(modelObject) }), {
       response: { 200: ModelList },
       detail: { summary: "List the models in the models folder" },
     })
@@ -54,6 +78,7 @@ export function openaiRoutes(engine: Engine) {
       response: { 200: Model, 404: OpenAIError },
       detail: { summary: "Describe one model" },
     })
+    .use(storedCompletionsRoutes(store.completions))
     .use(completionsRoutes(engine))
     .use(embeddingsRoutes(engine));
 }

@@ -1,4 +1,5 @@
 import { t, type Static } from "elysia";
+import { Metadata } from "../conversations/metadata.ts";
 
 /** OpenAI's error envelope; `param` names the offending request field. */
 export const OpenAIError = t.Object(
@@ -151,7 +152,28 @@ export const ChatCompletionRequest = t.Object(
     chat_template_kwargs: t.Optional(t.Nullable(t.Object({ enable_thinking: t.Optional(t.Boolean()) }))),
     enable_thinking: t.Optional(t.Nullable(t.Boolean({ description: "vLLM-style thinking switch" }))),
     user: t.Optional(t.String({ description: "Accepted and ignored" })),
-    metadata: t.Optional(t.Nullable(t.Object({}, { additionalProperties: t.String(), description: "Accepted and ignored" }))),
+    metadata: t.Optional(t.Nullable(Metadata, { description: "Kept with the completion when `store` is true" })),
+    conversation: t.Optional(
+      t.Nullable(
+        t.Union([t.String({ description: "A conversation id" }), t.Object({ id: t.Optional(t.Nullable(t.String({ description: "A conversation id; absent or null starts a new conversation" }))) })], {
+          description:
+            "The conversation this request continues (`{id}` or the id alone), or `{}` to start one. Its items come before `messages` (after their leading system messages). " +
+            "A new conversation is created only when the answer is stored (`store: true`), and is named before then; without `store` nothing is created. " +
+            "The response names it in `conversation` and the X-Conversation-Id header.",
+        }),
+      ),
+    ),
+    store: t.Optional(
+      t.Nullable(
+        t.Boolean({
+          description:
+            "Keep the answer once it is complete: as a stored chat completion (GET /v1/chat/completions/{id}, with the request's messages and metadata), and with a conversation, " +
+            "the last input message (the tool results since the last assistant message, if it is one) and the first choice's answer, appended as items. " +
+            "A stream is kept only once it ends normally; an answer whose client went away is not kept. Without it a conversation is only read.",
+        }),
+      ),
+    ),
+    store_reasoning: t.Optional(t.Nullable(t.Boolean({ description: "With `store`: keep the model's reasoning too (a reasoning item; reasoning_content in the stored completion); without it, reasoning is dropped" }))),
     service_tier: t.Optional(t.Nullable(t.String({ description: "Accepted and ignored" }))),
     verbosity: t.Optional(t.Nullable(t.String({ description: "Accepted and ignored" }))),
     safety_identifier: t.Optional(t.Nullable(t.String({ description: "Accepted and ignored" }))),
@@ -180,6 +202,8 @@ const TokenLogprobs = t.Nullable(t.Array(t.Composite([TopLogprob, t.Object({ top
 const Logprobs = t.Nullable(t.Object({ content: TokenLogprobs, refusal: TokenLogprobs }));
 export type LogprobsT = Static<typeof Logprobs>;
 
+const ConversationName = t.Object({ id: t.String() }, { description: "Hearth extension: the conversation the request continued or started (also the X-Conversation-Id header)" });
+
 export const ChatCompletion = t.Object({
   id: t.String(),
   object: t.Literal("chat.completion"),
@@ -203,6 +227,7 @@ export const ChatCompletion = t.Object({
     }),
   ),
   usage: Usage,
+  conversation: t.Optional(ConversationName),
 });
 export type ChatCompletionT = Static<typeof ChatCompletion>;
 
@@ -238,6 +263,7 @@ export const ChatCompletionChunk = t.Object(
       }),
     ),
     usage: t.Optional(t.Nullable(Usage)),
+    conversation: t.Optional(ConversationName),
   },
   { description: "One `data:` event of a streamed chat completion (the stream ends with `data: [DONE]`)" },
 );
@@ -255,3 +281,33 @@ export const Model = t.Object({
 export type ModelT = Static<typeof Model>;
 
 export const ModelList = t.Object({ object: t.Literal("list"), data: t.Array(Model) });
+
+/** A chat completion kept with `store: true`: as it was answered, with the request's metadata (updatable). */
+export const StoredChatCompletion = t.Composite([ChatCompletion, t.Object({ metadata: Metadata })]);
+export type StoredChatCompletionT = Static<typeof StoredChatCompletion>;
+
+const firstLast = {
+  first_id: t.Nullable(t.String({ description: "null when data is empty" })),
+  last_id: t.Nullable(t.String({ description: "null when data is empty" })),
+  has_more: t.Boolean(),
+};
+
+export const ChatCompletionList = t.Object({ object: t.Literal("list"), data: t.Array(StoredChatCompletion), ...firstLast });
+
+/** A message of a stored completion's request, as OpenAI lists them. */
+export const StoredChatMessage = t.Object({
+  id: t.String({ description: "`{completion_id}-{index}`: the message's place in the request" }),
+  role: t.Union([t.Literal("system"), t.Literal("developer"), t.Literal("user"), t.Literal("assistant"), t.Literal("tool"), t.Literal("function")]),
+  content: t.Nullable(t.String({ description: "The text; text parts joined by newlines" })),
+  refusal: t.Null(),
+  name: t.Optional(t.String()),
+  tool_calls: t.Optional(t.Array(ToolCallT)),
+  function_call: t.Optional(FunctionCallT),
+  tool_call_id: t.Optional(t.String()),
+  content_parts: t.Nullable(t.Array(TextPart, { description: "The parts, when the content was sent as parts" })),
+});
+export type StoredChatMessageT = Static<typeof StoredChatMessage>;
+
+export const ChatCompletionMessageList = t.Object({ object: t.Literal("list"), data: t.Array(StoredChatMessage), ...firstLast });
+
+export const ChatCompletionDeleted = t.Object({ object: t.Literal("chat.completion.deleted"), id: t.String(), deleted: t.Literal(true) });

@@ -191,29 +191,25 @@ export function logprobsOf(tokens: TokenLogprob[] | undefined): LogprobsT {
 
 type Choice = ChatCompletionT["choices"][number];
 
-/** `calls`: how the request offered its functions, and so how a call is answered. */
-export async function collectCompletion(events: AsyncIterable<EngineEvent>, model: string, calls: CallStyle = "tools"): Promise<ChatCompletionT> {
-  const choices: Choice[] = [];
-  const choiceAt = (index: number): Choice =>
-    (choices[index] ??= { index, message: { role: "assistant", content: "", refusal: null }, logprobs: null, finish_reason: "stop" });
-  for await (const event of events) {
-    if (event.type === "done") {
-      return {
-        id: completionId(),
-        object: "chat.completion",
-        created: Math.floor(Date.now() / 1000),
-        model,
-        system_fingerprint: SYSTEM_FINGERPRINT,
-        choices: choices.map((c) => ((c.message.tool_calls || c.message.function_call) && c.message.content === "" ? { ...c, message: { ...c.message, content: null } } : c)),
-        usage: usageOf(event.usage),
-      };
-    }
-    const choice = choiceAt(event.choice);
+/** What a response names besides its answer: the conversation it continues (chat completions' `conversation`). */
+export interface CompletionExtras {
+  conversation?: { id: string };
+}
+
+/** A chat.completion put together from engine events as they come: answered whole, or kept once a stream ends. */
+class Answer {
+  private readonly choices: Choice[] = [];
+
+  constructor(private readonly calls: CallStyle) {}
+
+  add(event: Exclude<EngineEvent, { type: "done" }>): void {
+    const choice = (this.choices[event.choice] ??= { index: event.choice, message: { role: "assistant", content: "", refusal: null }, logprobs: null, finish_reason: "stop" });
     const message = choice.message;
     switch (event.type) {
       case "content":
         message.content += event.text;
-        if (event.logprobs) choice.logprobs = { content: [...(choice.logprobs?.content ?? []), ...logprobsOf(event.logprobs)!.content!], refusal: null };
+        // Appended in place: a streamed answer of many thousand tokens is put together as it comes.
+        if (event.logprobs) (choice.logprobs ??= { content: [], refusal: null }).content!.push(...logprobsOf(event.logprobs)!.content!);
         break;
       case "reasoning":
         message.reasoning_content = (message.reasoning_content ?? "") + event.text;
@@ -221,26 +217,54 @@ export async function collectCompletion(events: AsyncIterable<EngineEvent>, mode
         break;
       case "tool_call": {
         const call = { name: event.call.name, arguments: JSON.stringify(event.call.arguments) };
-        if (calls === "functions") message.function_call = call;
+        if (this.calls === "functions") message.function_call = call;
         else (message.tool_calls ??= []).push({ id: event.call.id, type: "function", function: call });
         break;
       }
       case "finish":
-        choice.finish_reason = wireFinishReason(event.finishReason, calls);
+        choice.finish_reason = wireFinishReason(event.finishReason, this.calls);
         break;
     }
+  }
+
+  completion(head: { id: string; created: number; model: string }, usage: Usage, extras: CompletionExtras): ChatCompletionT {
+    return {
+      id: head.id,
+      object: "chat.completion",
+      created: head.created,
+      model: head.model,
+      system_fingerprint: SYSTEM_FINGERPRINT,
+      choices: this.choices.map((c) => ((c.message.tool_calls || c.message.function_call) && c.message.content === "" ? { ...c, message: { ...c.message, content: null } } : c)),
+      usage: usageOf(usage),
+      ...extras,
+    };
+  }
+}
+
+/** `calls`: how the request offered its functions, and so how a call is answered. */
+export async function collectCompletion(events: AsyncIterable<EngineEvent>, model: string, calls: CallStyle = "tools", extras: CompletionExtras = {}): Promise<ChatCompletionT> {
+  const answer = new Answer(calls);
+  for await (const event of events) {
+    if (event.type === "done") return answer.completion({ id: completionId(), created: Math.floor(Date.now() / 1000), model }, event.usage, extras);
+    answer.add(event);
   }
   throw new Error("generation ended without a done event");
 }
 
-/** Engine events → chat.completion.chunk objects, OpenAI's streaming order. */
+/**
+ * Engine events → chat.completion.chunk objects, OpenAI's streaming order. Once the stream is
+ * whole it returns the chat.completion the chunks added up to, under the same id, for keeping.
+ */
 export async function* streamChunks(
   events: AsyncIterable<EngineEvent>,
   model: string,
   includeUsage: boolean,
   calls: CallStyle = "tools",
-): AsyncGenerator<ChatCompletionChunkT> {
-  const base = { id: completionId(), object: "chat.completion.chunk" as const, created: Math.floor(Date.now() / 1000), model, system_fingerprint: SYSTEM_FINGERPRINT };
+  extras: CompletionExtras = {},
+): AsyncGenerator<ChatCompletionChunkT, ChatCompletionT | undefined> {
+  const head = { id: completionId(), created: Math.floor(Date.now() / 1000), model };
+  const base = { id: head.id, object: "chat.completion.chunk" as const, created: head.created, model, system_fingerprint: SYSTEM_FINGERPRINT, ...extras };
+  const answer = new Answer(calls);
   type Delta = ChatCompletionChunkT["choices"][number]["delta"];
   const chunk = (index: number, delta: Delta, extra: { finish?: ChatCompletionChunkT["choices"][number]["finish_reason"]; logprobs?: LogprobsT } = {}): ChatCompletionChunkT => ({
     ...base,
@@ -259,8 +283,9 @@ export async function* streamChunks(
   for await (const event of events) {
     if (event.type === "done") {
       if (includeUsage) yield { ...base, choices: [], usage: usageOf(event.usage) };
-      return;
+      return answer.completion(head, event.usage, extras);
     }
+    answer.add(event);
     yield* opening(event.choice);
     switch (event.type) {
       case "content":
@@ -289,4 +314,5 @@ export async function* streamChunks(
         break;
     }
   }
+  return undefined;
 }

@@ -3,7 +3,7 @@ import type { EngineEvent, FinishReason, TokenLogprob, Usage } from "../../engin
 import type { ClassifiedError } from "../errors.ts";
 import { renderOpenAIError } from "../openai/errors.ts";
 import type { CreateResponseRequestT, LogProbT, OutputItemT, OutputTextContentT, ResponseObjectT, ResponseUsageT } from "./schemas.ts";
-import { ENCRYPTED_REASONING, encodeReasoning, functionTools, wantsLogprobs } from "./translate.ts";
+import { conversationId, ENCRYPTED_REASONING, encodeReasoning, functionTools, wantsLogprobs } from "./translate.ts";
 
 /**
  * Engine events → the Responses API's stream events, in OpenAI's order: response.created and
@@ -12,6 +12,13 @@ import { ENCRYPTED_REASONING, encodeReasoning, functionTools, wantsLogprobs } fr
  * response.incomplete when max_output_tokens cut the answer short). A non-streamed request is
  * answered with the response the last event carries, so both ways give the same object.
  */
+
+/**
+ * Told the finished response just before its last event goes out (so that a client which sees
+ * response.completed finds it stored), and never when generation was cancelled: such an answer is
+ * half-written. What it throws ends the response with that failure instead.
+ */
+export type OnFinished = (response: ResponseObjectT) => void;
 
 type Reasoning = Extract<OutputItemT, { type: "reasoning" }>;
 type Message = Extract<OutputItemT, { type: "message" }>;
@@ -33,7 +40,7 @@ export class Sequence {
   }
 }
 
-function itemId(prefix: string): string {
+export function itemId(prefix: string): string {
   return `${prefix}_${randomBytes(24).toString("hex")}`;
 }
 
@@ -45,6 +52,7 @@ export function responseId(): string {
 export function initialResponse(body: CreateResponseRequestT, model: string, id = responseId()): ResponseObjectT {
   const format = body.text?.format ?? { type: "text" as const };
   const verbosity = body.text?.verbosity;
+  const conversation = conversationId(body);
   return {
     id,
     object: "response",
@@ -60,12 +68,13 @@ export function initialResponse(body: CreateResponseRequestT, model: string, id 
     model,
     output: [],
     parallel_tool_calls: body.parallel_tool_calls ?? true,
-    previous_response_id: null,
+    previous_response_id: body.previous_response_id ?? null,
     prompt_cache_key: body.prompt_cache_key ?? null,
     reasoning: { effort: body.reasoning?.effort ?? null, summary: body.reasoning?.summary ?? null },
     safety_identifier: body.safety_identifier ?? null,
     service_tier: "default",
     store: body.store ?? true,
+    conversation: conversation === undefined ? null : { id: conversation },
     temperature: body.temperature ?? null,
     text: { format, ...(verbosity != null && { verbosity }) },
     tool_choice: body.tool_choice ?? "auto",
@@ -109,6 +118,7 @@ export async function* responseEvents(
   body: CreateResponseRequestT,
   model: string,
   sequence: Sequence,
+  onFinished?: OnFinished,
 ): AsyncGenerator<ResponseStreamEvent> {
   const response = initialResponse(body, model);
   const output = response.output;
@@ -215,13 +225,13 @@ export async function* responseEvents(
         if (complete) {
           response.status = "completed";
           response.completed_at = Math.floor(Date.now() / 1000);
-          yield event("response.completed", { response: copy(response) });
         } else {
           // Cut by max_output_tokens (or, when nobody is left to read it, by a cancel).
           response.status = "incomplete";
           response.incomplete_details = finishReason === "length" ? { reason: "max_output_tokens" } : null;
-          yield event("response.incomplete", { response: copy(response) });
         }
+        if (finishReason !== "cancelled") onFinished?.(copy(response));
+        yield event(complete ? "response.completed" : "response.incomplete", { response: copy(response) });
         return;
       }
     }
@@ -236,8 +246,8 @@ export function errorEvent(failure: ClassifiedError, sequence: Sequence): Respon
 }
 
 /** A non-streamed answer: the response the last event carries. */
-export async function collectResponse(events: AsyncIterable<EngineEvent>, body: CreateResponseRequestT, model: string): Promise<ResponseObjectT> {
+export async function collectResponse(events: AsyncIterable<EngineEvent>, body: CreateResponseRequestT, model: string, onFinished?: OnFinished): Promise<ResponseObjectT> {
   let last: ResponseStreamEvent | undefined;
-  for await (const event of responseEvents(events, body, model, new Sequence())) last = event;
+  for await (const event of responseEvents(events, body, model, new Sequence(), onFinished)) last = event;
   return last!.response as ResponseObjectT;
 }

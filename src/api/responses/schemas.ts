@@ -1,8 +1,8 @@
 import { t, type Static } from "elysia";
 
 /**
- * OpenAI's Responses API (`POST /v1/responses`), stateless: the request's fields as Hearth reads
- * them, and the Response object it answers with. Unknown fields are ignored, as everywhere.
+ * OpenAI's Responses API: the request's fields as Hearth reads them, the Response object it
+ * answers with, and the stored items it lists. Unknown fields are ignored, as everywhere.
  */
 
 const Role = t.Union([t.Literal("user"), t.Literal("assistant"), t.Literal("system"), t.Literal("developer")]);
@@ -65,7 +65,7 @@ const ReasoningInputItem = t.Object(
   { description: "An earlier turn's thinking: its reasoning_text content, else its encrypted_content from Hearth, else its summary" },
 );
 
-const InputItem = t.Union([MessageItem, FunctionCallItem, FunctionCallOutputItem, ReasoningInputItem]);
+export const InputItem = t.Union([MessageItem, FunctionCallItem, FunctionCallOutputItem, ReasoningInputItem]);
 export type InputItemT = Static<typeof InputItem>;
 
 const FunctionTool = t.Object({
@@ -140,13 +140,34 @@ export const CreateResponseRequest = t.Object(
     ),
     stream: t.Optional(t.Nullable(t.Boolean())),
     stream_options: t.Optional(t.Nullable(t.Object({}, accepted()))),
-    store: t.Optional(t.Nullable(t.Boolean({ description: "Echoed; nothing is stored yet" }))),
+    store: t.Optional(
+      t.Nullable(
+        t.Boolean({
+          description:
+            "Default true: the finished response and its input items are kept, to GET, list, delete and continue with previous_response_id. false keeps nothing, a conversation's items included. A response whose client went away before it finished is never kept.",
+        }),
+      ),
+    ),
     metadata: t.Optional(t.Nullable(Metadata)),
     truncation: t.Optional(t.Nullable(t.Union([t.Literal("auto"), t.Literal("disabled")], accepted("Echoed: a prompt longer than the context is refused either way")))),
     max_tool_calls: t.Optional(t.Nullable(t.Integer(accepted("Echoed")))),
-    previous_response_id: t.Optional(t.Nullable(t.String({ description: "Not supported yet (nothing is stored): a 400" }))),
-    conversation: t.Optional(t.Nullable(t.Unknown({ description: "Not supported yet (nothing is stored): a 400" }))),
-    background: t.Optional(t.Nullable(t.Boolean({ description: "true is not supported (nothing is stored to fetch later): a 400" }))),
+    previous_response_id: t.Optional(
+      t.Nullable(
+        t.String({
+          description:
+            "A stored response to continue: its input items and output come before `input` (and so, recursively, its own previous responses'); its instructions do not. Unknown: a 404. Cannot be combined with conversation.",
+        }),
+      ),
+    ),
+    conversation: t.Optional(
+      t.Nullable(
+        t.Union([t.String({ description: "A conversation id" }), t.Object({ id: t.String() })], {
+          description:
+            "A conversation (from POST /v1/conversations) whose items come before `input`; once the response is finished, the input items and the output are appended to it (unless store is false). Unknown: a 404.",
+        }),
+      ),
+    ),
+    background: t.Optional(t.Nullable(t.Boolean({ description: "true is not supported: a 400; wait for the answer, or stream it" }))),
     prompt: t.Optional(t.Nullable(t.Unknown({ description: "Stored prompt templates are not supported: a 400" }))),
     user: t.Optional(t.String(accepted())),
     safety_identifier: t.Optional(t.Nullable(t.String(accepted("Echoed")))),
@@ -237,12 +258,13 @@ export const ResponseObject = t.Object(
     model: t.String(),
     output: t.Array(OutputItem),
     parallel_tool_calls: t.Boolean(),
-    previous_response_id: t.Null(),
+    previous_response_id: t.Nullable(t.String()),
     prompt_cache_key: t.Nullable(t.String()),
     reasoning: t.Object({ effort: t.Nullable(t.String()), summary: t.Nullable(t.String()) }),
     safety_identifier: t.Nullable(t.String()),
     service_tier: t.String(),
-    store: t.Boolean(),
+    store: t.Boolean({ description: "Whether the response is kept (the request's store, default true)" }),
+    conversation: t.Nullable(t.Object({ id: t.String() }, { description: "The conversation its items were appended to" })),
     temperature: t.Nullable(t.Number()),
     text: t.Object({ format: TextFormat, verbosity: t.Optional(t.String()) }),
     tool_choice: ToolChoice,
@@ -264,4 +286,66 @@ export type ResponseObjectT = Static<typeof ResponseObject>;
 export const InputTokens = t.Object({
   object: t.Literal("response.input_tokens"),
   input_tokens: t.Integer({ description: "The prompt's tokens, rendered with the model's chat template and tools: the usage.input_tokens the same request to /v1/responses reports" }),
+});
+
+const InputTextContent = t.Object({ type: t.Literal("input_text"), text: t.String() });
+
+const InputMessageResource = t.Object({
+  type: t.Literal("message"),
+  id: t.String(),
+  role: t.Union([t.Literal("user"), t.Literal("system"), t.Literal("developer")]),
+  status: ItemStatus,
+  content: t.Array(InputTextContent),
+});
+
+const AssistantMessageResource = t.Object({
+  type: t.Literal("message"),
+  id: t.String(),
+  role: t.Literal("assistant"),
+  status: ItemStatus,
+  content: t.Array(t.Union([OutputTextContent, RefusalPart])),
+});
+
+const FunctionCallOutputResource = t.Object({
+  type: t.Literal("function_call_output"),
+  id: t.String(),
+  call_id: t.String(),
+  output: t.Union([t.String(), t.Array(InputTextContent)]),
+  status: ItemStatus,
+});
+
+/** An item as stored: a request's input item given an id (and its content as parts), or an output item. */
+const ItemResource = t.Union([InputMessageResource, AssistantMessageResource, FunctionCallOutput, FunctionCallOutputResource, ReasoningOutput]);
+export type ItemResourceT = Static<typeof ItemResource>;
+
+export const ResponseItemList = t.Object(
+  {
+    object: t.Literal("list"),
+    data: t.Array(ItemResource),
+    first_id: t.Nullable(t.String({ description: "null when data is empty" })),
+    last_id: t.Nullable(t.String({ description: "null when data is empty" })),
+    has_more: t.Boolean(),
+  },
+  { description: "Every item the model read, oldest first in asc order: the previous response's or the conversation's, then the request's own input" },
+);
+
+export const DeletedResponse = t.Object({ id: t.String(), object: t.Literal("response"), deleted: t.Literal(true) });
+
+export const ResponseIdParams = t.Object({ response_id: t.String() });
+
+const Include = t.Optional(t.Array(t.String(), { description: "Accepted; what is stored comes back as it was kept" }));
+
+export const RetrieveResponseQuery = t.Object({
+  include: Include,
+  stream: t.Optional(t.Boolean({ description: "true is a 400: a stored response's events are not kept to replay" })),
+  starting_after: t.Optional(t.Integer(accepted())),
+  include_obfuscation: t.Optional(t.Boolean(accepted())),
+});
+
+export const InputItemsQuery = t.Object({
+  after: t.Optional(t.String({ description: "An item id: list the items after it" })),
+  // The range is checked by the route: a query value out of range fails Elysia's coercion with no field named.
+  limit: t.Optional(t.Integer({ description: "1 to 100, default 20" })),
+  order: t.Optional(t.Union([t.Literal("asc"), t.Literal("desc")], { description: "Default desc: newest first" })),
+  include: Include,
 });

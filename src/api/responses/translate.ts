@@ -3,9 +3,18 @@ import type { EngineMessage, GenerationRequest, ResponseFormat, ToolCall, ToolCh
 import { parseArguments, thinkingForEffort } from "../openai/translate.ts";
 import type { ContentPartT, CreateResponseRequestT, FunctionToolT, InputItemT } from "./schemas.ts";
 
-/** What a Responses request asks of the engine. Stateless: the whole conversation is in `input`. */
-export function toGenerationRequest(body: CreateResponseRequestT, signal?: AbortSignal): GenerationRequest {
-  refuseStateful(body);
+/**
+ * Stored items a request continues, read before its `input`: a previous response's, or a
+ * conversation's. `param` is the field that named them, which their errors name.
+ */
+export interface History {
+  items: InputItemT[];
+  param: "previous_response_id" | "conversation";
+}
+
+/** What a Responses request asks of the engine: `history`, when it continues one, then its `input`. */
+export function toGenerationRequest(body: CreateResponseRequestT, signal?: AbortSignal, history?: History): GenerationRequest {
+  refuseUnsupported(body);
   const tools = functionTools(body);
   const toolChoice = toToolChoice(body, tools);
   const responseFormat = toResponseFormat(body);
@@ -15,7 +24,7 @@ export function toGenerationRequest(body: CreateResponseRequestT, signal?: Abort
   const effort = body.reasoning?.effort;
   return {
     model: body.model,
-    messages: toMessages(body),
+    messages: toMessages(body, history),
     sampling: { temperature: body.temperature ?? undefined, topP: body.top_p ?? undefined },
     maxTokens: body.max_output_tokens ?? undefined,
     stop: [],
@@ -37,16 +46,16 @@ export function wantsLogprobs(body: CreateResponseRequestT): boolean {
   return body.include?.includes(LOGPROBS) ?? false;
 }
 
-/**
- * What needs a stored response (a later issue) is refused by name, rather than answered as if the
- * conversation started here.
- */
-function refuseStateful(body: CreateResponseRequestT): void {
-  const stateless = "Hearth does not store responses yet: send the whole conversation in input";
-  if (body.previous_response_id != null) throw new InvalidRequestError(`previous_response_id is not supported: ${stateless}.`, "previous_response_id");
-  if (body.conversation != null) throw new InvalidRequestError(`conversation is not supported: ${stateless}.`, "conversation");
-  if (body.background === true) throw new InvalidRequestError(`background is not supported: ${stateless} and wait for the answer (or stream it).`, "background");
+/** What Hearth cannot do is refused by name, rather than answered as if it had been done. */
+function refuseUnsupported(body: CreateResponseRequestT): void {
+  if (body.background === true) throw new InvalidRequestError("background is not supported: wait for the answer, or stream it.", "background");
   if (body.prompt != null) throw new InvalidRequestError("prompt (a stored prompt template) is not supported: send the instructions and input themselves.", "prompt");
+}
+
+/** The id of the conversation a request names, as a string or as `{id}`. */
+export function conversationId(body: CreateResponseRequestT): string | undefined {
+  const conversation = body.conversation;
+  return typeof conversation === "string" ? conversation : conversation?.id;
 }
 
 /** The function tools, with their index in `tools`; hosted and custom tools (web_search, local_shell…) are skipped. */
@@ -74,22 +83,37 @@ function toResponseFormat(body: CreateResponseRequestT): ResponseFormat {
 }
 
 /**
- * Input items → the engine's messages. An assistant turn arrives as several items (its reasoning,
- * its message, its function calls, in that order): they are gathered into one assistant message, a
- * new one starting when an item comes back to an earlier stage of the turn. Function call outputs
- * answer calls by call_id.
+ * History and input items → the engine's messages. An assistant turn arrives as several items (its
+ * reasoning, its message, its function calls, in that order): they are gathered into one assistant
+ * message, a new one starting when an item comes back to an earlier stage of the turn. Function
+ * call outputs answer calls by call_id, the input's answering the history's calls too.
  */
-function toMessages(body: CreateResponseRequestT): EngineMessage[] {
+function toMessages(body: CreateResponseRequestT, history: History | undefined): EngineMessage[] {
   const messages: EngineMessage[] = [];
   if (body.instructions) messages.push({ role: "system", content: body.instructions });
+  const turn = new AssistantTurns(messages);
+  if (history) for (const item of history.items) turn.add(item, storedSite(history.param, item));
   const input = body.input ?? [];
   if (typeof input === "string") {
     messages.push({ role: "user", content: input });
     return messages;
   }
-  const turn = new AssistantTurns(messages);
-  input.forEach((item, index) => turn.add(item, index));
+  input.forEach((item, index) => turn.add(item, inputSite(index)));
   return messages;
+}
+
+/** Where an item came from, as its errors name it: its place in `input`, or the field whose stored items hold it. */
+interface Site {
+  at: string;
+  param(path: string): string;
+}
+
+function inputSite(index: number): Site {
+  return { at: `input[${index}]`, param: (path) => `input[${index}]${path}` };
+}
+
+function storedSite(param: History["param"], item: InputItemT): Site {
+  return { at: `${param === "conversation" ? "the conversation's" : "the previous response's"} item ${item.id ?? item.type}`, param: () => param };
 }
 
 type Assistant = Extract<EngineMessage, { role: "assistant" }>;
@@ -104,8 +128,8 @@ class AssistantTurns {
 
   constructor(private readonly messages: EngineMessage[]) {}
 
-  add(item: InputItemT, index: number): void {
-    const at = `input[${index}]`;
+  add(item: InputItemT, site: Site): void {
+    const at = site.at;
     switch (item.type) {
       case "reasoning": {
         const text = reasoningText(item);
@@ -115,7 +139,7 @@ class AssistantTurns {
         return;
       }
       case "function_call": {
-        const call: ToolCall = { id: item.call_id, name: item.name, arguments: parseArguments(item.arguments, `${at}.arguments`) };
+        const call: ToolCall = { id: item.call_id, name: item.name, arguments: parseArguments(item.arguments, site.param(".arguments")) };
         const message = this.assistant(STAGE.function_call);
         message.toolCalls = [...(message.toolCalls ?? []), call];
         this.pending.add(item.call_id);
@@ -124,15 +148,15 @@ class AssistantTurns {
       case "function_call_output": {
         if (!this.pending.delete(item.call_id)) {
           throw new InvalidRequestError(
-            `${at}: a function_call_output must answer a function_call earlier in input, since the last user message (no unanswered call with call_id "${item.call_id}")`,
-            `${at}.call_id`,
+            `${at}: a function_call_output must answer a function_call before it, since the last user message (no unanswered call with call_id "${item.call_id}")`,
+            site.param(".call_id"),
           );
         }
-        this.end({ role: "tool", content: textOf(item.output, `${at}.output`), toolCallId: item.call_id });
+        this.end({ role: "tool", content: textOf(item.output, site, ".output"), toolCallId: item.call_id });
         return;
       }
       default: {
-        const content = textOf(item.content, `${at}.content`);
+        const content = textOf(item.content, site, ".content");
         if (item.role === "assistant") {
           const message = this.assistant(STAGE.message);
           message.content = join(message.content, content, "");
@@ -191,10 +215,11 @@ function decodeReasoning(encoded: string): string | undefined {
 }
 
 /** Text parts are joined; images and files need what no model Hearth loads has, so they are refused rather than dropped. */
-function textOf(content: string | ContentPartT[], param: string): string {
+function textOf(content: string | ContentPartT[], site: Site, path: string): string {
   if (typeof content === "string") return content;
   return content
     .map((part, j) => {
+      const param = site.param(`${path}[${j}]`);
       switch (part.type) {
         case "input_text":
         case "output_text":
@@ -202,9 +227,9 @@ function textOf(content: string | ContentPartT[], param: string): string {
         case "refusal":
           return part.refusal;
         case "input_image":
-          throw new InvalidRequestError(`${param}[${j}]: this model does not support image input`, `${param}[${j}]`);
+          throw new InvalidRequestError(`${site.at}${path}[${j}]: this model does not support image input`, param);
         case "input_file":
-          throw new InvalidRequestError(`${param}[${j}]: file input is not supported; send the file's text as input_text`, `${param}[${j}]`);
+          throw new InvalidRequestError(`${site.at}${path}[${j}]: file input is not supported; send the file's text as input_text`, param);
       }
     })
     .join("\n");

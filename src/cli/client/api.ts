@@ -89,11 +89,17 @@ async function errorFrom(response: Response): Promise<ServerError> {
 
 /** A client of the Ollama API that `hearth serve` speaks. */
 export class HearthClient {
-  constructor(readonly base: string) {}
+  /** `apiKey`: sent as a bearer token, for a server with authentication on (HEARTH_API_KEY, as Ollama's client reads OLLAMA_API_KEY) */
+  constructor(
+    readonly base: string,
+    private readonly apiKey?: string,
+  ) {}
 
   private async send(method: string, path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.apiKey) headers.set("authorization", `Bearer ${this.apiKey}`);
     try {
-      return await fetch(this.base + path, { method, ...init });
+      return await fetch(this.base + path, { method, ...init, headers });
     } catch (err) {
       if (isAbort(err)) throw err;
       throw new ClientError(`could not connect to hearth server at ${this.base}; is it running? start it with \`hearth serve\``);

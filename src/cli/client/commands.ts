@@ -165,6 +165,7 @@ export function isClientCommand(name: string): boolean {
 const ENVIRONMENT = `Environment Variables:
       HEARTH_HOST   The server to talk to: host, host:port or http(s)://host:port (default 127.0.0.1)
       HEARTH_PORT   Its port when HEARTH_HOST names none (default 11435)
+      HEARTH_API_KEY  The key to send, when the server asks for one
 `;
 
 function commandHelp(name: string, command: Command): string {
@@ -218,7 +219,7 @@ export async function runClientCommand(name: string, argv: string[], env: Record
     const expected = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
     throw new UsageError(`${commandName} takes ${expected} argument${min === 1 && max === 1 ? "" : "s"}, got ${count} (usage: hearth ${command.usage})`);
   }
-  const client = new HearthClient(serverUrl(env));
+  const client = new HearthClient(serverUrl(env), env.HEARTH_API_KEY || undefined);
   try {
     return await command.run(parsed.positionals, parsed.values as Record<string, string | boolean | undefined>, client);
   } catch (err) {

@@ -9,7 +9,7 @@ const WANTED_BY: Record<ServiceScope, string> = { user: "default.target", system
 /**
  * Confinement for the system service. Everything stays readable (the models folder and, when running
  * from source, bun and the checkout can live anywhere, /home included), nothing is writable except
- * the cache directory. Devices stay visible for CUDA and Vulkan, and JIT-hostile options such as
+ * the cache and state directories. Devices stay visible for CUDA and Vulkan, and JIT-hostile options such as
  * MemoryDenyWriteExecute are left out because Bun's JavaScriptCore compiles code at run time.
  */
 const SYSTEM_HARDENING = [
@@ -24,6 +24,11 @@ const SYSTEM_HARDENING = [
   // no writable home, so give it /var/cache/hearth (created and owned for it by systemd).
   "CacheDirectory=hearth",
   "Environment=XDG_CACHE_HOME=%C/hearth",
+  // The store (keys, conversations) in /var/lib/hearth, created and owned for the service's account;
+  // an explicit --data-dir in ExecStart wins over the variable.
+  "StateDirectory=hearth",
+  "StateDirectoryMode=0700",
+  "Environment=HEARTH_DATA_DIR=%S/hearth",
 ];
 
 /**

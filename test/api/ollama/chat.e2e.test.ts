@@ -308,7 +308,7 @@ describe("errors", () => {
   test("images are a 400: no model has vision", async () => {
     const { status, body } = await json(url, { model: "text", messages: [{ role: "user", content: "What is this?", images: ["aGVsbG8="] }] });
     expect(status).toBe(400);
-    expect(body).toEqual({ error: "text does not support image input" });
+    expect(body).toEqual({ error: "text does not support image input", request_id: expect.any(String) });
   });
 
   test("format and tools together are a 400 naming format", async () => {

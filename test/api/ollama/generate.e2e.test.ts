@@ -110,13 +110,13 @@ describe("prompt", () => {
   test("suffix needs a model with the insert capability", async () => {
     const { status, body } = await json(url, { model: "text", prompt: "def f():", suffix: "    return x" });
     expect(status).toBe(400);
-    expect(body).toEqual({ error: "text does not support insert" });
+    expect(body).toEqual({ error: "text does not support insert", request_id: expect.any(String) });
   });
 
   test("images are a 400: no model has vision", async () => {
     const { status, body } = await json(url, { model: "text", prompt: "What is this?", images: ["aGVsbG8="] });
     expect(status).toBe(400);
-    expect(body).toEqual({ error: "text does not support image input" });
+    expect(body).toEqual({ error: "text does not support image input", request_id: expect.any(String) });
   });
 });
 

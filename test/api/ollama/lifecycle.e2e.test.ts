@@ -125,7 +125,7 @@ test("past the queue bound a request gets 503 with Retry-After; a client that ha
   const refused = await post(`${server.url}/api/generate`, { model: "endless", prompt: "hi" });
   expect(refused.status).toBe(503);
   expect(refused.headers.get("retry-after")).toBe("1");
-  expect(await refused.json()).toEqual({ error: "server busy, please try again. maximum pending requests exceeded" });
+  expect(await refused.json()).toEqual({ error: "server busy, please try again. maximum pending requests exceeded", request_id: expect.any(String) });
   const started = performance.now();
   controller.abort();
   expect((await queued).eval_count).toBe(4);

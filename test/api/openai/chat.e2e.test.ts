@@ -234,7 +234,7 @@ describe("errors", () => {
     });
     expect(res.status).toBe(400);
     const body = await res.json();
-    expect(body).toEqual({ error: { message: expect.stringContaining("temperature"), type: "invalid_request_error", param: "temperature", code: "invalid_value" } });
+    expect(body).toEqual({ error: { message: expect.stringContaining("temperature"), type: "invalid_request_error", param: "temperature", code: "invalid_value" }, code: expect.anything(), message: expect.any(String), request_id: expect.any(String) });
   });
 
   test("the openai client sees BadRequestError with param for a malformed message", async () => {

@@ -89,6 +89,6 @@ describe("a malformed prediction is a 400 naming the field", () => {
       body: JSON.stringify({ model: "text", messages: ask, prediction }),
     });
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: { message: expect.stringContaining(param), type: "invalid_request_error", param, code: "invalid_value" } });
+    expect(await res.json()).toEqual({ error: { message: expect.stringContaining(param), type: "invalid_request_error", param, code: "invalid_value" }, code: expect.anything(), message: expect.any(String), request_id: expect.any(String) });
   });
 });

@@ -161,3 +161,32 @@ describe("the SSE framing", () => {
     expect(events.at(-1)).toEqual({ type: "error", sequence_number: events.at(-2)!.sequence_number + 1, code: null, message: "the model went away", param: "model" });
   });
 });
+
+describe("the finished response, handed over to be kept", () => {
+  test("before the last event goes out, as that event carries it; a cancelled answer never", async () => {
+    const kept: Array<{ response: unknown; eventsBefore: number }> = [];
+    const out: StreamEvent[] = [];
+    const finish = (finishReason: "stop" | "length" | "cancelled") => engine([{ type: "content", choice: 0, text: "Hi" }, { type: "finish", choice: 0, finishReason }, done]);
+    const request = { ...body, previous_response_id: "resp_0", conversation: "conv_1" };
+    for await (const event of responseEvents(finish("stop"), request, "m", new Sequence(), (response) => kept.push({ response, eventsBefore: out.length }))) out.push(event as StreamEvent);
+    expect(kept).toEqual([{ response: out.at(-1)!.response, eventsBefore: out.length - 1 }]);
+    expect(out.at(-1)!.response).toMatchObject({ status: "completed", previous_response_id: "resp_0", conversation: { id: "conv_1" } });
+    const cut = await collectResponse(finish("length"), body, "m", (response) => kept.push({ response, eventsBefore: -1 }));
+    expect(kept.at(-1)!.response).toEqual(cut);
+    await collectResponse(finish("cancelled"), body, "m", () => {
+      throw new Error("a cancelled answer was kept");
+    });
+    expect(kept).toHaveLength(2);
+  });
+
+  test("a failure to keep it ends the stream with an error event instead of response.completed", async () => {
+    const sequence = new Sequence();
+    const events = engine([{ type: "content", choice: 0, text: "Hi" }, { type: "finish", choice: 0, finishReason: "stop" }, done]);
+    const failing = () => {
+      throw new InvalidRequestError("the conversation is gone", "conversation");
+    };
+    const parsed = parseResponseStream(await responsesSse(responseEvents(events, body, "m", sequence, failing), sequence).text());
+    expect(parsed.some((event) => event.type === "response.completed")).toBe(false);
+    expect(parsed.at(-1)).toMatchObject({ type: "error", param: "conversation" });
+  });
+});

@@ -362,19 +362,17 @@ describe("errors", () => {
     const res = await postResponses(server.url, body);
     const json = await res.json();
     expect({ status: res.status, param: json.error?.param }).toEqual({ status, param });
-    expect(json).toEqual({ error: { message: expect.any(String), type: expect.any(String), param, code: json.error.code } });
+    expect(json).toEqual({ error: { message: expect.any(String), type: expect.any(String), param, code: json.error.code }, code: expect.anything(), message: expect.any(String), request_id: expect.any(String) });
     return json.error;
   }
 
-  test("previous_response_id and conversation are a 400 naming them: nothing is stored yet", async () => {
-    const error = await expectError({ model: "text", input: "Hi", previous_response_id: "resp_123" }, "previous_response_id");
+  test("background and stored prompts are a 400 naming them", async () => {
+    const error = await expectError({ model: "text", input: "Hi", background: true }, "background");
     expect(error.type).toBe("invalid_request_error");
-    expect(error.message).toContain("store");
-    await expectError({ model: "text", input: "Hi", conversation: "conv_1" }, "conversation");
-    await expectError({ model: "text", input: "Hi", background: true }, "background");
-    const err = await client.responses.create({ model: "text", input: "Hi", previous_response_id: "resp_1" }).catch((e) => e);
+    await expectError({ model: "text", input: "Hi", prompt: { id: "pmpt_1" } }, "prompt");
+    const err = await client.responses.create({ model: "text", input: "Hi", background: true }).catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
-    expect(err.param).toBe("previous_response_id");
+    expect(err.param).toBe("background");
   });
 
   test("a wrong type names the field", async () => {

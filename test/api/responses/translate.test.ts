@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { Value } from "@sinclair/typebox/value";
 import { CreateResponseRequest, type CreateResponseRequestT } from "../../../src/api/responses/schemas.ts";
-import { encodeReasoning, toGenerationRequest } from "../../../src/api/responses/translate.ts";
+import { refuseDuplicateIds, toStoredItems } from "../../../src/api/responses/items.ts";
+import { encodeReasoning, toGenerationRequest, type History } from "../../../src/api/responses/translate.ts";
 import { InvalidRequestError } from "../../../src/errors.ts";
 
 const request = (body: Omit<CreateResponseRequestT, "model">) => {
@@ -178,9 +179,7 @@ describe("the rest of the request", () => {
     expect(request({ input: "x", text: { format: { type: "json_object" } } }).responseFormat).toEqual({ type: "json", param: "text.format" });
   });
 
-  test("what needs stored state is refused by name", () => {
-    expect(refusal({ input: "x", previous_response_id: "resp_1" }).param).toBe("previous_response_id");
-    expect(refusal({ input: "x", conversation: { id: "conv_1" } }).param).toBe("conversation");
+  test("what Hearth cannot do is refused by name", () => {
     expect(refusal({ input: "x", background: true }).param).toBe("background");
     expect(refusal({ input: "x", prompt: { id: "pmpt_1" } }).param).toBe("prompt");
     // Explicit nulls and false are what clients send when they mean none.
@@ -190,5 +189,78 @@ describe("the rest of the request", () => {
   test("a tool_choice with no function to call is refused", () => {
     expect(refusal({ input: "x", tools: [{ type: "web_search" }], tool_choice: "required" }).param).toBe("tool_choice");
     expect(refusal({ input: "x", tools: [{ type: "function", name: "f" }], tool_choice: { type: "function", name: "g" } }).param).toBe("tool_choice");
+  });
+});
+
+describe("history: a previous response's or a conversation's items, before the input", () => {
+  const call = { type: "function_call" as const, id: "fc_1", call_id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}', status: "completed" as const };
+  const stored: History = {
+    param: "previous_response_id",
+    items: [
+      { type: "message", id: "msg_1", role: "user", content: [{ type: "input_text", text: "Weather?" }] },
+      { type: "reasoning", id: "rs_1", summary: [], content: [{ type: "reasoning_text", text: "Use the tool." }] },
+      call,
+    ],
+  };
+
+  test("comes after the instructions and before the input, whose outputs answer its calls", () => {
+    const generation = toGenerationRequest({ model: "m", instructions: "Be brief.", input: [{ type: "function_call_output", call_id: "call_1", output: "sunny" }] }, undefined, stored);
+    expect(generation.messages).toEqual([
+      { role: "system", content: "Be brief." },
+      { role: "user", content: "Weather?" },
+      { role: "assistant", content: "", reasoning: "Use the tool.", toolCalls: [{ id: "call_1", name: "get_weather", arguments: { city: "Paris" } }] },
+      { role: "tool", content: "sunny", toolCallId: "call_1" },
+    ]);
+    expect(toGenerationRequest({ model: "m", input: "And tomorrow?" }, undefined, { param: "conversation", items: [] }).messages).toEqual([{ role: "user", content: "And tomorrow?" }]);
+  });
+
+  test("a stored item that cannot be read names the field that brought it", () => {
+    const history: History = { param: "conversation", items: [{ type: "function_call_output", id: "fco_1", call_id: "call_9", output: "x" }] };
+    let error: InvalidRequestError | undefined;
+    try {
+      toGenerationRequest({ model: "m", input: "Hi" }, undefined, history);
+    } catch (err) {
+      error = err as InvalidRequestError;
+    }
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect(error!.param).toBe("conversation");
+    expect(error!.message).toContain("fco_1");
+  });
+});
+
+describe("input as stored items", () => {
+  test("each gets an id and a status; a message's content becomes parts", () => {
+    const [message] = toStoredItems("Hi");
+    expect(message).toEqual({ type: "message", id: expect.stringMatching(/^msg_/), role: "user", status: "completed", content: [{ type: "input_text", text: "Hi" }] });
+    expect(
+      toStoredItems([
+        { role: "developer", content: "A" },
+        { role: "assistant", content: [{ type: "output_text", text: "B" }, { type: "refusal", refusal: "No." }], id: "msg_own" },
+        { type: "function_call", call_id: "c", name: "f", arguments: "{}" },
+        { type: "function_call_output", call_id: "c", output: [{ type: "input_text", text: "1" }] },
+        { type: "reasoning", summary: [{ type: "summary_text", text: "S" }], encrypted_content: "hearth.v1.eA==" },
+      ]),
+    ).toEqual([
+      { type: "message", id: expect.stringMatching(/^msg_/), role: "developer", status: "completed", content: [{ type: "input_text", text: "A" }] },
+      { type: "message", id: "msg_own", role: "assistant", status: "completed", content: [{ type: "output_text", text: "B", annotations: [], logprobs: [] }, { type: "refusal", refusal: "No." }] },
+      { type: "function_call", id: expect.stringMatching(/^fc_/), call_id: "c", name: "f", arguments: "{}", status: "completed" },
+      { type: "function_call_output", id: expect.stringMatching(/^fco_/), call_id: "c", output: [{ type: "input_text", text: "1" }], status: "completed" },
+      { type: "reasoning", id: expect.stringMatching(/^rs_/), summary: [{ type: "summary_text", text: "S" }], content: [], encrypted_content: "hearth.v1.eA==", status: "completed" },
+    ]);
+  });
+
+  test("an id the history or an earlier input item has is a duplicate, named by its place", () => {
+    const history = [{ type: "message" as const, id: "msg_1", role: "user" as const, content: "Hi" }];
+    expect(() => refuseDuplicateIds(history, [{ role: "user", content: "x", id: "msg_2" }])).not.toThrow();
+    const duplicate = (input: CreateResponseRequestT["input"]) => {
+      try {
+        refuseDuplicateIds(history, input);
+      } catch (err) {
+        return (err as InvalidRequestError).param;
+      }
+    };
+    expect(duplicate([{ role: "user", content: "x" }, { role: "assistant", content: "y", id: "msg_1" }])).toBe("input[1].id");
+    expect(duplicate([{ role: "user", content: "x", id: "a" }, { role: "user", content: "y", id: "a" }])).toBe("input[1].id");
+    expect(duplicate("msg_1")).toBeUndefined();
   });
 });
