@@ -1,6 +1,7 @@
 import type { EngineObserver, UsageReport } from "../engine/types.ts";
 import { principalIdOf } from "../auth/principal.ts";
 import type { Metrics } from "./metrics.ts";
+import { chatIdOf } from "./chat-id.ts";
 import { requestIdOf } from "./request-id.ts";
 import { requestLogLine, type RequestRecord } from "./request-log.ts";
 
@@ -44,7 +45,8 @@ export class Telemetry implements EngineObserver {
       }
       tracked.record.status = response.status;
       tracked.record.principal = principalIdOf(request);
-      tracked.record.chatId = response.headers.get("x-conversation-id") ?? undefined;
+      // The client's chat id when it sent one, else the conversation the request read or wrote.
+      tracked.record.chatId = chatIdOf(request) ?? response.headers.get("x-conversation-id") ?? undefined;
       if (!response.body || !STREAMED.test(response.headers.get("content-type") ?? "")) {
         this.finish(tracked);
         return response;

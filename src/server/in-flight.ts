@@ -1,4 +1,4 @@
-import { carryRequestId } from "../observability/request-id.ts";
+import { carryRequestId, requestIdOf } from "../observability/request-id.ts";
 
 const MESSAGE = "The server is shutting down; the request was stopped before it finished.";
 
@@ -39,6 +39,7 @@ export class InFlight {
   wrap(handle: (request: Request) => Response | Promise<Response>): (request: Request) => Promise<Response> {
     return async (request) => {
       const dialect = dialectOf(request);
+      const requestId = requestIdOf(request);
       const abort = new AbortController();
       const clientGone = () => abort.abort();
       request.signal.addEventListener("abort", clientGone, { once: true });
@@ -59,9 +60,9 @@ export class InFlight {
       } finally {
         this.answers.delete(pending);
       }
-      if (!response) return shutdownResponse(dialect);
+      if (!response) return shutdownResponse(dialect, requestId);
       const content = response.headers.get("content-type") ?? "";
-      const last = SSE.test(content) ? sseErrorFrame(dialect) : NDJSON.test(content) ? fixedFrame(`${JSON.stringify(errorBody(dialect))}\n`) : undefined;
+      const last = SSE.test(content) ? sseErrorFrame(dialect, requestId) : NDJSON.test(content) ? fixedFrame(`${JSON.stringify(errorBody(dialect, requestId))}\n`) : undefined;
       if (!response.body || last === undefined) return response;
       return new Response(this.cuttable(response.body, last, abort), response);
     };
@@ -136,8 +137,8 @@ async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<v
   }
 }
 
-function shutdownResponse(dialect: Dialect): Response {
-  return Response.json(errorBody(dialect), { status: 503, headers: { connection: "close" } });
+function shutdownResponse(dialect: Dialect, requestId: string): Response {
+  return Response.json(errorBody(dialect, requestId), { status: 503, headers: { connection: "close" } });
 }
 
 /** The frame that ends a cut stream, told each chunk sent before it. */
@@ -156,8 +157,8 @@ function fixedFrame(text: string): LastFrame {
  * events' numbers are read as they pass (each chunk is whole events, and only an event's own
  * top-level "sequence_number" key appears unescaped in its JSON).
  */
-function sseErrorFrame(dialect: Dialect): LastFrame {
-  if (dialect !== "responses") return fixedFrame(sseError(dialect));
+function sseErrorFrame(dialect: Dialect, requestId: string): LastFrame {
+  if (dialect !== "responses") return fixedFrame(sseError(dialect, requestId));
   const decoder = new TextDecoder();
   let next = 0;
   return {
@@ -172,18 +173,18 @@ function sseErrorFrame(dialect: Dialect): LastFrame {
 }
 
 /** A stream's last event: Anthropic's are named (`event: error`), OpenAI's are data alone. */
-function sseError(dialect: Dialect): string {
-  const data = `data: ${JSON.stringify(errorBody(dialect))}\n\n`;
+function sseError(dialect: Dialect, requestId: string): string {
+  const data = `data: ${JSON.stringify(errorBody(dialect, requestId))}\n\n`;
   return dialect === "anthropic" ? `event: error\n${data}` : data;
 }
 
-/** Each API's error shape, as its routes answer errors. */
-function errorBody(dialect: Dialect): unknown {
+/** Each API's error shape, as its routes answer errors, with the request's id. */
+function errorBody(dialect: Dialect, requestId: string): unknown {
   switch (dialect) {
     case "ollama":
-      return { error: MESSAGE };
+      return { error: MESSAGE, request_id: requestId };
     case "anthropic":
-      return { type: "error", error: { type: "api_error", message: MESSAGE }, request_id: null };
+      return { type: "error", error: { type: "api_error", message: MESSAGE }, request_id: requestId };
     case "openai":
     case "responses":
       return { error: { message: MESSAGE, type: "server_error", param: null, code: "server_shutting_down" } };

@@ -130,7 +130,7 @@ describe("POST /api/pull", () => {
     const lines = await pull({ model: `${registry.host}/library/tiny:nope`, insecure: true });
     expect(lines).toEqual([{ status: "pulling manifest" }, { error: "pull model manifest: file does not exist" }]);
     const res = await json(`${server.url}/api/pull`, { model: `${registry.host}/library/nothing`, insecure: true, stream: false });
-    expect(res).toEqual({ status: 404, body: { error: "pull model manifest: file does not exist" } });
+    expect(res).toEqual({ status: 404, body: { error: "pull model manifest: file does not exist", request_id: expect.any(String) } });
   });
 
   test("a corrupted blob is a digest mismatch and nothing of it is kept", async () => {

@@ -166,6 +166,6 @@ describe("a push that cannot be made is a 4xx before any progress", () => {
 
   test("no model named is a 400", async () => {
     const res = await json(`${server.url}/api/push`, { insecure: true });
-    expect(res).toEqual({ status: 400, body: { error: "model is required" } });
+    expect(res).toEqual({ status: 400, body: { error: "model is required", request_id: expect.any(String) } });
   });
 });

@@ -202,6 +202,10 @@ describe("with a key", () => {
     expect(line).toBeDefined();
     expect(JSON.parse(line!)).toMatchObject({ principal: keys.alice!.split("_")[1], status: 200 });
     expect(server.output()).not.toContain(keys.alice!.split("_")[2]!);
+    await post("/v1/chat/completions", { ...chat(), chat_id: "chat-7" }, keys.inference, { "x-request-id": "trace-43" });
+    await Bun.sleep(50);
+    const chatLine = server.output().split("\n").find((l) => l.includes('"request_id":"trace-43"'));
+    expect(JSON.parse(chatLine!)).toMatchObject({ chat_id: "chat-7", principal: keys.inference!.split("_")[1], model: "tiny" });
   });
 
   test("an unsafe inbound request id is replaced; errors carry the id in every dialect", async () => {

@@ -35,7 +35,7 @@ test("an answer not begun when cut is a 503 in its dialect's shape, and the hand
     return new Promise<Response>(() => {});
   });
   const openai = handle(new Request("http://x/v1/chat/completions", { method: "POST" }));
-  const ollama = handle(new Request("http://x/api/generate", { method: "POST" }));
+  const ollama = handle(new Request("http://x/api/generate", { method: "POST", headers: { "x-request-id": "gen-1" } }));
   await Bun.sleep(0);
   expect(inFlight.size).toBe(2);
   expect(inFlight.cutAll()).toBe(2);
@@ -43,7 +43,8 @@ test("an answer not begun when cut is a 503 in its dialect's shape, and the hand
   expect(a.status).toBe(503);
   expect(await a.json()).toEqual({ error: { message: expect.stringContaining("shutting down"), type: "server_error", param: null, code: "server_shutting_down" } });
   expect(b.status).toBe(503);
-  expect(await b.json()).toEqual({ error: expect.stringContaining("shutting down") });
+  // The request's id, even for an answer no route gave.
+  expect(await b.json()).toEqual({ error: expect.stringContaining("shutting down"), request_id: "gen-1" });
   expect(signals.every((signal) => signal.aborted)).toBe(true);
   expect(inFlight.size).toBe(0);
 });

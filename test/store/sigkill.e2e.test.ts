@@ -11,15 +11,18 @@ const ROUNDS = 6;
 const WRITERS = 6;
 
 /**
- * Writers append to a conversation as fast as the server acknowledges; the server is SIGKILLed at
- * a random moment. Reopened, the database must pass SQLite's integrity check, hold every write
- * that was acknowledged, and hold each two-item write whole or not at all.
+ * Writers append to a conversation as fast as the server acknowledges, and chat turns are stored
+ * (`store: true` starting a conversation: the conversation, the turn's items and the stored
+ * completion, one transaction); the server is SIGKILLed at a random moment. Reopened, the database must pass
+ * SQLite's integrity check, hold every write that was acknowledged, and hold each write whole or
+ * not at all.
  */
 describe("the store across SIGKILL", () => {
   test(`every acknowledged write survives ${ROUNDS} kills in the middle of writing; none is half-written`, async () => {
-    const models = await modelsFolder([]);
+    const models = await modelsFolder(["tiny"]);
     const dataDir = await mkdtemp(join(tmpdir(), "hearth-sigkill-"));
     const acknowledged: string[] = [];
+    const acknowledgedTurns: string[] = [];
     let conversationId: string | undefined;
     for (let round = 0; round < ROUNDS; round++) {
       const server = await startServer({ models, args: ["--data-dir", dataDir] });
@@ -28,6 +31,13 @@ describe("the store across SIGKILL", () => {
         expect(created.status).toBe(200);
         conversationId = (await created.json()).id;
       }
+      // One turn before the writers start, so the model is loaded when the kill comes.
+      const warm = await fetch(`${server.url}/v1/chat/completions`, {
+        method: "POST",
+        body: JSON.stringify({ model: "tiny", messages: [{ role: "user", content: `turn-r${round}-warm` }], max_tokens: 2, store: true, conversation: {} }),
+      });
+      expect({ status: warm.status, body: warm.status === 200 ? "" : await warm.text() }).toEqual({ status: 200, body: "" });
+      acknowledgedTurns.push(((await warm.json()) as { id: string }).id);
       let killed = false;
       const writer = async (w: number) => {
         for (let n = 0; !killed; n++) {
@@ -44,7 +54,19 @@ describe("the store across SIGKILL", () => {
           }
         }
       };
-      const writers = Array.from({ length: WRITERS }, (_, w) => writer(w));
+      const chatter = async () => {
+        for (let n = 0; !killed; n++) {
+          const marker = `turn-r${round}-n${n}`;
+          const body = { model: "tiny", messages: [{ role: "user", content: marker }], max_tokens: 2, store: true, conversation: {} };
+          try {
+            const response = await fetch(`${server.url}/v1/chat/completions`, { method: "POST", body: JSON.stringify(body) });
+            if (response.status === 200) acknowledgedTurns.push(((await response.json()) as { id: string }).id);
+          } catch {
+            return;
+          }
+        }
+      };
+      const writers = [...Array.from({ length: WRITERS }, (_, w) => writer(w)), chatter()];
       await Bun.sleep(150 + Math.random() * 350);
       killed = true;
       expect(await server.kill("SIGKILL")).not.toBe(0);
@@ -52,11 +74,24 @@ describe("the store across SIGKILL", () => {
 
       const db = new Database(join(dataDir, DATABASE_FILE));
       expect(db.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
-      const texts = db
-        .query<{ item: string }, [string]>("SELECT item FROM conversation_items WHERE conversation_id = ?")
-        .all(conversationId!)
-        .map((row) => (JSON.parse(row.item) as { content: { text: string }[] }).content[0]!.text);
+      const rows = db
+        .query<{ conversation_id: string; item: string }, []>("SELECT conversation_id, item FROM conversation_items ORDER BY seq")
+        .all()
+        .map((row) => ({ conversation: row.conversation_id, ...(JSON.parse(row.item) as { role: string; content: { text: string }[] }) }));
+      const completions = db.query<{ id: string; messages: string }, []>("SELECT id, messages FROM chat_completions").all();
       db.close();
+      // Every stored turn, acknowledged or not, has its conversation: its question, then an answer.
+      const storedIds = new Set(completions.map((c) => c.id));
+      expect(acknowledgedTurns.filter((id) => !storedIds.has(id))).toEqual([]);
+      for (const completion of completions) {
+        const question = (JSON.parse(completion.messages) as { content: string }[]).at(-1)!.content;
+        const at = rows.findIndex((row) => row.role === "user" && row.content[0]?.text === question);
+        const answer = rows.slice(at + 1).find((row) => row.conversation === rows[at]?.conversation);
+        expect({ question, asked: at >= 0, answered: answer?.role }).toEqual({ question, asked: true, answered: "assistant" });
+      }
+      // ...and no turn's items are there without its stored completion.
+      expect(rows.filter((row) => row.role === "user" && row.content[0]?.text.startsWith("turn-")).length).toBe(completions.length);
+      const texts = rows.filter((row) => row.conversation === conversationId).map((row) => row.content[0]!.text);
       const stored = new Set(texts);
       const missing = acknowledged.filter((marker) => !stored.has(`${marker}-a`) || !stored.has(`${marker}-b`));
       expect(missing).toEqual([]);
@@ -65,5 +100,6 @@ describe("the store across SIGKILL", () => {
       expect([...halves.values()].every((count) => count === 2)).toBe(true);
     }
     expect(acknowledged.length).toBeGreaterThan(ROUNDS * 10);
+    expect(acknowledgedTurns.length).toBeGreaterThan(ROUNDS);
   }, 120_000);
 });

@@ -106,6 +106,12 @@ function bases(context: CorpusContext): Record<string, Record<string, unknown>> 
     "POST /v1/messages/count_tokens": { model: "text", messages: [{ role: "user", content: "Hi" }] },
     "POST /tokenize": { model: "text", content: "Hi" },
     "POST /detokenize": { model: "text", tokens: [1, 2] },
+    // The store's routes: the {…_id} in their paths name nothing, so those answer 404 whatever the body.
+    "POST /v1/keys": { name: "stress", scopes: ["inference"], models: ["tiny"], rpm: 60, max_parallel: 2, expires_in: 3600 },
+    "POST /v1/conversations": { metadata: { a: "b" }, items: [{ type: "message", role: "user", content: "Hi" }] },
+    "POST /v1/conversations/{conversation_id}": { metadata: { a: "b" } },
+    "POST /v1/conversations/{conversation_id}/items": { items: [{ type: "message", role: "user", content: "Hi" }] },
+    "POST /v1/chat/completions/{completion_id}": { metadata: { a: "b" } },
   };
 }
 
@@ -121,6 +127,8 @@ const CONTAINERS: Record<string, unknown> = {
 const MODEL_FIELDS = new Set(["model", "name", "source", "from"]);
 /** ...except where they name a model to be made. */
 const NEW_NAME_FIELDS: Record<string, string[]> = { "POST /api/copy": ["destination"], "POST /api/create": ["model", "name"] };
+/** ...and where a field so named is no model at all: a key's `name` is its label, any text. */
+const NOT_MODEL_FIELDS: Record<string, string[]> = { "POST /v1/keys": ["name"] };
 /** Routes whose names are registry references: every name sent there points at the local registry. */
 const REMOTE_ROUTES = new Set(["POST /api/pull", "POST /api/push"]);
 
@@ -247,7 +255,7 @@ function fieldCases(route: Route, base: Record<string, unknown>, fields: Field[]
   };
   for (const field of fields) {
     const top = field.path.length === 1 ? String(field.path[0]) : undefined;
-    const isModel = top !== undefined && MODEL_FIELDS.has(top) && !NEW_NAME_FIELDS[key]?.includes(top);
+    const isModel = top !== undefined && MODEL_FIELDS.has(top) && !NEW_NAME_FIELDS[key]?.includes(top) && !NOT_MODEL_FIELDS[key]?.includes(top);
     const isNewName = top !== undefined && (NEW_NAME_FIELDS[key]?.includes(top) ?? false);
     const remote = REMOTE_ROUTES.has(key) && (top === "model" || top === "name");
     const name = (n: string) => (remote ? `${context.registryHost}/${n}` : n);

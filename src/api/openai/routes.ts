@@ -4,6 +4,7 @@ import type { Engine } from "../../engine/engine.ts";
 import type { ModelInfo } from "../../models/catalog.ts";
 import { mayUseModel, ownerOf, principalOf } from "../../auth/principal.ts";
 import { ChatStore } from "../conversations/chat.ts";
+import { noteChatId } from "../../observability/chat-id.ts";
 import { ROUTE_CONFIG } from "../route-config.ts";
 import { completionsRoutes } from "./completions.ts";
 import { embeddingsRoutes } from "./embeddings.ts";
@@ -38,6 +39,7 @@ export function openaiRoutes(engine: Engine, db: Database) {
   const store = new ChatStore(db);
   const chat = async ({ body, request, set }: { body: ChatCompletionRequestT; request: Request; set: { headers: Record<string, string | number> } }) => {
     const generation = toGenerationRequest(body, request.signal);
+    if (body.chat_id) noteChatId(request, body.chat_id);
     const turn = store.begin(body, ownerOf(principalOf(request)));
     const { events, modelName } = await engine.start(turn.withHistory(generation));
     const calls = callStyleOf(body);

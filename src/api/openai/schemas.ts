@@ -177,7 +177,7 @@ export const ChatCompletionRequest = t.Object(
     service_tier: t.Optional(t.Nullable(t.String({ description: "Accepted and ignored" }))),
     verbosity: t.Optional(t.Nullable(t.String({ description: "Accepted and ignored" }))),
     safety_identifier: t.Optional(t.Nullable(t.String({ description: "Accepted and ignored" }))),
-    chat_id: t.Optional(t.Nullable(t.String({ description: "Accepted and ignored" }))),
+    chat_id: t.Optional(t.Nullable(t.String({ description: "The client's id for the chat: written as chat_id in the request's log line" }))),
   },
   { description: "Unknown fields are ignored; fields of the wrong type are a 400." },
 );

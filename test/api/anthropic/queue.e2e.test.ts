@@ -121,10 +121,10 @@ test("past --shutdown-timeout a stream under way ends with an Anthropic `event: 
     for (const e of events) expect(e.event).toBe(e.data.type);
     expect(events[0]!.event).toBe("message_start");
     expect(events.at(-1)!.event).toBe("error");
-    expect(events.at(-1)!.data).toEqual({ type: "error", error: { type: "api_error", message: expect.stringContaining("shutting down") }, request_id: null });
+    expect(events.at(-1)!.data).toEqual({ type: "error", error: { type: "api_error", message: expect.stringContaining("shutting down") }, request_id: expect.stringMatching(/^req_/) });
     const refused = await queued;
     expect(refused.status).toBe(503);
-    expect(await refused.json()).toEqual({ type: "error", error: { type: "api_error", message: expect.stringContaining("shutting down") }, request_id: null });
+    expect(await refused.json()).toEqual({ type: "error", error: { type: "api_error", message: expect.stringContaining("shutting down") }, request_id: expect.stringMatching(/^req_/) });
     expect(await exited).toBe(0);
   } finally {
     await shutting.kill("SIGKILL");

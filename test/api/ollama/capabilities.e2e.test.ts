@@ -25,7 +25,7 @@ const weatherTool = WEATHER_TOOL;
 
 describe("thinking", () => {
   test("/api/chat with think on a model without the capability: 400 with Ollama's message, streamed or not", async () => {
-    const expected = { status: 400, body: { error: '"plain" does not support thinking' } };
+    const expected = { status: 400, body: { error: '"plain" does not support thinking', request_id: expect.any(String) } };
     expect(await chat({ think: true })).toEqual(expected);
     expect(await chat({ think: true, stream: true })).toEqual(expected);
     // a level asks for thinking as much as true does
@@ -33,7 +33,7 @@ describe("thinking", () => {
   });
 
   test("/api/generate with think on a model without the capability: 400 with Ollama's message", async () => {
-    expect(await generate({ think: true })).toEqual({ status: 400, body: { error: '"plain" does not support thinking' } });
+    expect(await generate({ think: true })).toEqual({ status: 400, body: { error: '"plain" does not support thinking', request_id: expect.any(String) } });
   });
 
   test("think false or absent: the model answers", async () => {
@@ -57,7 +57,7 @@ describe("thinking", () => {
 
 describe("tools", () => {
   test("/api/chat with tools on a model without the capability: 400 with Ollama's message", async () => {
-    expect(await chat({ tools: [weatherTool] })).toEqual({ status: 400, body: { error: "plain does not support tools" } });
+    expect(await chat({ tools: [weatherTool] })).toEqual({ status: 400, body: { error: "plain does not support tools", request_id: expect.any(String) } });
   });
 
   test("an empty tools list asks for nothing", async () => {

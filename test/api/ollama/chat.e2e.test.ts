@@ -150,7 +150,7 @@ describe("tools", () => {
     for (const name of ["", "\u0000", "a\u0000b", "get weather", "a\nb"]) {
       const tool = { ...weatherTool, function: { ...weatherTool.function, name } };
       const { status, body } = await json(url, { model: "tool", messages: user("Weather?"), tools: [weatherTool, tool], stream: false });
-      expect({ name, status, body }).toEqual({ name, status: 400, body: { error: expect.stringContaining("Invalid value for 'tools[1].function.name'") } });
+      expect({ name, status, body }).toEqual({ name, status: 400, body: { error: expect.stringContaining("Invalid value for 'tools[1].function.name'"), request_id: expect.any(String) } });
     }
     // Ollama's names are looser than OpenAI's: dots, non-ASCII letters.
     const dotted = { ...weatherTool, function: { ...weatherTool.function, name: "weather.get_ünï" } };
