@@ -51,17 +51,11 @@ export interface ApiKeyInfo {
   lastUsedAt?: Date;
 }
 
-export interface NewApiKey {
-  name: string;
-  user?: string;
-  project?: string;
-  scopes: Scope[];
-  models?: string[];
-  rpm?: number;
-  maxParallel?: number;
+/** What a new key is made with: its settings, and a lifetime rather than an expiry date. */
+export type NewApiKey = Pick<ApiKeyInfo, "name" | "user" | "project" | "scopes" | "models" | "rpm" | "maxParallel"> & {
   /** ms from now; undefined = never expires */
   expiresInMs?: number;
-}
+};
 
 interface Row {
   id: string;

@@ -1,6 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { randomBytes } from "node:crypto";
 import { migrate } from "./database.ts";
+import { itemPage, type PageOptions } from "./item-pages.ts";
 
 const SCHEMA = {
   name: "conversations",
@@ -104,20 +105,9 @@ export class Conversations {
   }
 
   /** A page of items after the item `after` (exclusive), in `order`; undefined when the owner has no such conversation or item. */
-  listItems(owner: string, id: string, options: { after?: string; limit: number; order: "asc" | "desc" }): ItemPage | undefined {
+  listItems(owner: string, id: string, options: PageOptions): ItemPage | undefined {
     if (!this.get(owner, id)) return undefined;
-    let from: number | undefined;
-    if (options.after !== undefined) {
-      from = this.db.query<{ seq: number }, [string, string]>("SELECT seq FROM conversation_items WHERE id = ? AND conversation_id = ?").get(options.after, id)?.seq;
-      if (from === undefined) return undefined;
-    }
-    const asc = options.order === "asc";
-    const rows = this.db
-      .query<{ item: string }, [string, number, number]>(
-        `SELECT item FROM conversation_items WHERE conversation_id = ? AND seq ${asc ? ">" : "<"} ? ORDER BY seq ${asc ? "ASC" : "DESC"} LIMIT ?`,
-      )
-      .all(id, from ?? (asc ? -1 : Number.MAX_SAFE_INTEGER), options.limit + 1);
-    return { items: rows.slice(0, options.limit).map((row) => JSON.parse(row.item)), hasMore: rows.length > options.limit };
+    return itemPage<ConversationItem>(this.db, { table: "conversation_items", parent: "conversation_id", order: "seq" }, id, options);
   }
 
   getItem(owner: string, id: string, itemId: string): ConversationItem | undefined {

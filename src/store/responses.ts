@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { migrate } from "./database.ts";
+import { itemPage, type PageOptions } from "./item-pages.ts";
 
 const SCHEMA = {
   name: "responses",
@@ -65,19 +66,8 @@ export class ResponseStore {
   }
 
   /** A page of input items after the item `after` (exclusive), in `order`; undefined when the owner has no such response or item. */
-  listInputItems(owner: string, id: string, options: { after?: string; limit: number; order: "asc" | "desc" }): InputItemPage | undefined {
+  listInputItems(owner: string, id: string, options: PageOptions): InputItemPage | undefined {
     if (!this.get(owner, id)) return undefined;
-    let from: number | undefined;
-    if (options.after !== undefined) {
-      from = this.db.query<{ position: number }, [string, string]>("SELECT position FROM response_input_items WHERE response_id = ? AND id = ?").get(id, options.after)?.position;
-      if (from === undefined) return undefined;
-    }
-    const asc = options.order === "asc";
-    const rows = this.db
-      .query<{ item: string }, [string, number, number]>(
-        `SELECT item FROM response_input_items WHERE response_id = ? AND position ${asc ? ">" : "<"} ? ORDER BY position ${asc ? "ASC" : "DESC"} LIMIT ?`,
-      )
-      .all(id, from ?? (asc ? -1 : Number.MAX_SAFE_INTEGER), options.limit + 1);
-    return { items: rows.slice(0, options.limit).map((row) => JSON.parse(row.item)), hasMore: rows.length > options.limit };
+    return itemPage<StoredItem>(this.db, { table: "response_input_items", parent: "response_id", order: "position" }, id, options);
   }
 }

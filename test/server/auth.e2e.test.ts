@@ -108,6 +108,16 @@ describe("with a key", () => {
     expect(message.type).toBe("message");
   });
 
+  test("the hearth client commands send HEARTH_API_KEY", async () => {
+    const list = (key: string) => spawnSync({ cmd: [...SOURCE_CLI, "list"], stdout: "pipe", stderr: "pipe", env: { ...process.env, HEARTH_HOST: server.url, HEARTH_API_KEY: key } });
+    const listed = list(keys.inference!);
+    expect(listed.exitCode, listed.stderr.toString()).toBe(0);
+    expect(listed.stdout.toString()).toContain("tiny:latest");
+    const refused = list("");
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr.toString()).toContain("unauthorized");
+  });
+
   test("a static key from HEARTH_API_KEY has every scope", async () => {
     expect((await get("/metrics", STATIC_KEY)).status).toBe(200);
     expect((await post("/v1/chat/completions", chat(), STATIC_KEY)).status).toBe(200);
