@@ -78,6 +78,8 @@ export interface Qwen3ModelOptions {
     chatTemplate?: string;
     /** Extra metadata appended after the standard keys. */
     extraMetadata?: Array<[string, GgufValue]>;
+    /** Tensors beyond the decoder's own, such as a reranker's classification head (cls.output.weight). */
+    extraTensors?: TensorSpec[];
 }
 
 export function qwen3TensorRequests(shape: Qwen3Shape, vocabSize: number, types: TensorTypes, tiedOutput: boolean): TensorRequest[] {
@@ -117,7 +119,8 @@ export function buildQwen3(options: Qwen3ModelOptions): GgufFile {
             throw new Error(`weight source returned a mismatching tensor for ${req.name}`);
         return t;
     });
-    const parameterCount = requests.reduce((n, r) => n + elementCount(r.shape), 0);
+    tensors.push(...(options.extraTensors ?? []));
+    const parameterCount = tensors.reduce((n, t) => n + elementCount(t.shape), 0);
     const a = "qwen3";
     const metadata: Array<[string, GgufValue]> = [
         ["general.architecture", kv.str(a)],

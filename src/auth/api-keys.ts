@@ -74,6 +74,14 @@ interface Row {
   last_used_at: number | null;
 }
 
+/**
+ * Bounds on a key's settings: beyond them a number means nothing (a key for a billion requests a
+ * minute is unlimited), and an expiry past these would overflow a date.
+ */
+export const MAX_LIFETIME_S = 10 * 365 * 24 * 3600;
+export const MAX_RPM = 1_000_000;
+export const MAX_PARALLEL = 10_000;
+
 /** Why a key was refused; the caller words it for its API. */
 export type KeyRefusal = "unknown" | "revoked" | "expired";
 

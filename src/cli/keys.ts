@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { ApiKeys, type ApiKeyInfo } from "../auth/api-keys.ts";
+import { ApiKeys, MAX_LIFETIME_S, MAX_PARALLEL, MAX_RPM, type ApiKeyInfo } from "../auth/api-keys.ts";
 import { SCOPES, type Scope } from "../auth/principal.ts";
 import { durationMs } from "../duration.ts";
 import { defaultDataDir } from "../store/data-dir.ts";
@@ -70,8 +70,8 @@ export function runKeys(argv: string[], env: Record<string, string | undefined>)
           project: values.project,
           scopes: scopesOf(values.scope),
           models: values.models === undefined ? undefined : listOf(values.models, "--models"),
-          rpm: positive(values.rpm, "--rpm"),
-          maxParallel: positive(values["max-parallel"], "--max-parallel"),
+          rpm: positive(values.rpm, "--rpm", MAX_RPM),
+          maxParallel: positive(values["max-parallel"], "--max-parallel", MAX_PARALLEL),
           expiresInMs: expiresIn(values.expires),
         });
         console.log(key);
@@ -135,16 +135,18 @@ function scopesOf(raw: string | undefined): Scope[] {
   return [...new Set(scopes)] as Scope[];
 }
 
-function positive(raw: string | undefined, flag: string): number | undefined {
+function positive(raw: string | undefined, flag: string, max: number): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got "${raw}"`);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`${flag} must be an integer from 1 to ${max}, got "${raw}"`);
   return n;
 }
 
 function expiresIn(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const ms = durationMs(raw.trim());
-  if (ms === undefined || ms <= 0 || !/[a-z]$/i.test(raw.trim())) throw new UsageError(`--expires must be a duration such as 90d, 12h or 2w, got "${raw}"`);
+  if (ms === undefined || ms <= 0 || ms > MAX_LIFETIME_S * 1000 || !/[a-z]$/i.test(raw.trim())) {
+    throw new UsageError(`--expires must be a duration such as 90d, 12h or 2w, at most ten years; got "${raw}"`);
+  }
   return ms;
 }

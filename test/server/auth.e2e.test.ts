@@ -257,6 +257,12 @@ describe("keys over HTTP (admin scope)", () => {
     const bad = await post("/v1/keys", { name: "x", scopes: ["root"] }, keys.admin);
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.param).toStartWith("scopes");
+    // A lifetime past any date is refused, not stored to break every later listing.
+    const forever = await post("/v1/keys", { name: "x", expires_in: 1e308 }, keys.admin);
+    expect(forever.status).toBe(400);
+    expect((await forever.json()).error.param).toBe("expires_in");
+    expect((await get("/v1/keys", keys.admin)).status).toBe(200);
+    expect(hearthKeys(dataDir, "create", "--name", "x", "--expires", "100000d").stderr).toContain("at most ten years");
   });
 });
 

@@ -1,4 +1,5 @@
 import { t, type Static } from "elysia";
+import { MAX_LIFETIME_S, MAX_PARALLEL, MAX_RPM } from "../../auth/api-keys.ts";
 import { SCOPES } from "../../auth/principal.ts";
 
 const Scope = t.UnionEnum([...SCOPES], {
@@ -34,8 +35,8 @@ export const CreateApiKeyRequest = t.Object({
   project: t.Optional(t.String({ minLength: 1, maxLength: 200 })),
   scopes: t.Optional(t.Array(Scope, { minItems: 1, description: "Default: inference" })),
   models: t.Optional(t.Array(t.String({ minLength: 1 }), { minItems: 1 })),
-  rpm: t.Optional(t.Integer({ minimum: 1 })),
-  max_parallel: t.Optional(t.Integer({ minimum: 1 })),
-  expires_in: t.Optional(t.Integer({ minimum: 1, description: "Seconds from now; default: never expires" })),
+  rpm: t.Optional(t.Integer({ minimum: 1, maximum: MAX_RPM })),
+  max_parallel: t.Optional(t.Integer({ minimum: 1, maximum: MAX_PARALLEL })),
+  expires_in: t.Optional(t.Integer({ minimum: 1, maximum: MAX_LIFETIME_S, description: "Seconds from now, at most ten years; default: never expires" })),
 });
 export type CreateApiKeyRequestT = Static<typeof CreateApiKeyRequest>;
