@@ -11,7 +11,9 @@
 import { mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CHATML_CHAT_TEMPLATE } from "./gguf/chatTemplate.ts";
+import { buildEmbed } from "./gguf/embed.ts";
 import { buildQwen3, randomWeights, type Qwen3Shape } from "./gguf/qwen3.ts";
+import { buildRankModel, RANK_KEYWORD } from "./gguf/rank.ts";
 import { type ScriptProgram, scriptedWeights } from "./gguf/scripted.ts";
 import { QWEN3_VOCAB_SIZE, Vocab } from "./gguf/tokenizer.ts";
 import { GgmlType, type GgufFile, kv, LlamaFileType, readGgufHeader, writeGguf } from "./gguf/writer.ts";
@@ -171,7 +173,7 @@ const SCRIPT_TOKENS = [
 // ---------------------------------------------------------------------------
 // presets
 
-export type PresetName = "tiny" | "think" | "tool" | "text" | "plain" | "endless" | "bench";
+export type PresetName = "tiny" | "think" | "tool" | "text" | "plain" | "endless" | "bench" | "rank" | "embed";
 
 interface PresetDef {
     description: string;
@@ -235,6 +237,14 @@ export const PRESETS: Record<PresetName, PresetDef> = {
     endless: {
         description: `scripted: "${ENDLESS_TOKEN}" after every token, so a greedy answer only ends at max_tokens or a cancel (for tests that need a long generation)`,
         build: () => scripted("endless", ENDLESS_SCRIPT),
+    },
+    rank: {
+        description: `reranker shaped like Qwen3-Reranker (rank pooling, cls.output head, rerank template): the score rises with the share of the prompt that is the word "${RANK_KEYWORD}"`,
+        build: () => buildRankModel({ name: "Hearth Test Qwen3 rank", words: TEXT_EXPECTED.tokens }),
+    },
+    embed: {
+        description: "constructed embedding model (mean pooling, hidden 256): texts are as similar as the words they share, stop words aside",
+        build: buildEmbed,
     },
     bench: {
         description: "Qwen3-0.6B shape (1024 hidden, 28 layers, 16/8 heads, FFN 3072, vocab 151936, tied output), random Q8_0 weights, ~630 MB",

@@ -33,6 +33,17 @@ export const ROOT_SCHEMAS = [
   "ChatCompletionMessageList",
   "ChatCompletionDeleted",
   "ResponseItemList",
+  "OpenAIFile",
+  "ListFilesResponse",
+  "DeleteFileResponse",
+  "VectorStoreObject",
+  "ListVectorStoresResponse",
+  "DeleteVectorStoreResponse",
+  "VectorStoreFileObject",
+  "ListVectorStoreFilesResponse",
+  "DeleteVectorStoreFileResponse",
+  "VectorStoreFileContentResponse",
+  "VectorStoreSearchResultsPage",
 ] as const;
 
 export type RootSchema = (typeof ROOT_SCHEMAS)[number];

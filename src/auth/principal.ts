@@ -65,13 +65,14 @@ function sameModel(name: string): string {
 
 /**
  * The models a request names, wherever its API puts them: `model` (every inference API, Ollama's
- * show/pull/push/delete), Ollama's older `name`, copy's `source`/`destination`, create's `from`,
- * and a model in the path (/v1/models/{model}).
+ * show/pull/push/delete), Ollama's older `name` (`ollama`: elsewhere a `name` is a label, a key's
+ * or a vector store's), copy's `source`/`destination`, create's `from`, and a model in the path
+ * (/v1/models/{model}).
  */
-export function modelsNamed(body: unknown, params: Record<string, string | undefined> | undefined): string[] {
+export function modelsNamed(body: unknown, params: Record<string, string | undefined> | undefined, ollama: boolean): string[] {
   const names: string[] = [];
   if (typeof body === "object" && body !== null) {
-    for (const field of ["model", "name", "source", "destination", "from"]) {
+    for (const field of ollama ? ["model", "name", "source", "destination", "from"] : ["model"]) {
       const value = (body as Record<string, unknown>)[field];
       if (typeof value === "string" && value !== "") names.push(value);
     }

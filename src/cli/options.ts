@@ -28,6 +28,8 @@ export interface ServeOptions {
   predictionDrafting: DraftingMode;
   /** reasoning models paired with the instruct models that answer when thinking is off */
   instructModels: InstructPair[];
+  /** the reranker retrieval uses (rag_params.rerank) when a request names none; undefined = none */
+  rerankModel?: string;
   /** where the store (keys, conversations, stored responses) lives; undefined = $XDG_DATA_HOME/hearth */
   dataDir?: string;
   /** a file of static keys, one per line */
@@ -43,6 +45,10 @@ export interface ServeOptions {
   jwtProjectClaim: string;
   /** origins browsers may call from (CORS); none by default */
   corsOrigins: string[];
+  /** the model vector stores embed with unless they name one; undefined = each store must name one */
+  embeddingModel?: string;
+  /** bytes an uploaded file (POST /v1/files) may have */
+  maxFileSize: number;
 }
 
 interface OptionSpec {
@@ -97,12 +103,25 @@ function nonNegativeDuration(raw: string, source: string): number {
 
 const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, t: 1e12, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
 
-function memorySize(raw: string, source: string): number | "auto" {
-  if (raw === "auto") return "auto";
+/** Bytes in a size such as "16GiB", "8GB" or "65536"; undefined when the text is none. */
+function bytesIn(raw: string): number | undefined {
   const match = raw.trim().match(/^(\d+(?:\.\d+)?)\s*([a-z]*)$/i);
   const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
-  if (!match || unit === undefined || Number(match[1]) <= 0) throw new UsageError(`${source} must be "auto" or a size such as "16GiB", "8GB" or a number of bytes, got "${raw}"`);
+  if (!match || unit === undefined || Number(match[1]) <= 0) return undefined;
   return Math.floor(Number(match[1]) * unit);
+}
+
+function memorySize(raw: string, source: string): number | "auto" {
+  if (raw === "auto") return "auto";
+  const bytes = bytesIn(raw);
+  if (bytes === undefined) throw new UsageError(`${source} must be "auto" or a size such as "16GiB", "8GB" or a number of bytes, got "${raw}"`);
+  return bytes;
+}
+
+function fileSize(raw: string, source: string): number {
+  const bytes = bytesIn(raw);
+  if (bytes === undefined) throw new UsageError(`${source} must be a size such as "512MB", "2GiB" or a number of bytes, got "${raw}"`);
+  return bytes;
 }
 
 function flashAttention(raw: string, source: string): FlashAttentionChoice {
@@ -179,7 +198,8 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: "shutdownTimeoutMs", flag: "shutdown-timeout", env: "HEARTH_SHUTDOWN_TIMEOUT", placeholder: "DUR", default: "30s", help: "on SIGTERM, how long requests in flight may take to finish before they end with an error (\"30s\", \"2m\", seconds)", parse: nonNegativeDuration, format: (ms: number) => `${ms / 1000}s` },
   { key: "predictionDrafting", flag: "prediction-drafting", env: "HEARTH_PREDICTION_DRAFTING", placeholder: "MODE", default: "auto", help: "predicted outputs: auto (draft from the prediction where that is measured to be faster) | on | off", parse: draftingMode },
   { key: "instructModels", flag: "instruct-model", env: "HEARTH_INSTRUCT_MODELS", placeholder: "THINKING=INSTRUCT", default: "none", repeatable: true, help: "the instruct model answering requests that turn thinking off for a reasoning model (repeatable)", parse: instructPair, format: (pair: InstructPair) => `${pair.thinking}=${pair.instruct}` },
-  { key: "dataDir", flag: "data-dir", env: "HEARTH_DATA_DIR", placeholder: "DIR", default: "$XDG_DATA_HOME/hearth", decidedLater: true, help: "where keys, conversations and stored responses are kept (a SQLite database)", parse: (s) => s },
+  { key: "rerankModel", flag: "rerank-model", env: "HEARTH_RERANK_MODEL", placeholder: "NAME", default: "none", decidedLater: true, help: "the reranker retrieval uses (rag_params.rerank) when a request names none; /v1/rerank takes its model from the request", parse: (s) => s },
+  { key: "dataDir", flag: "data-dir", env: "HEARTH_DATA_DIR", placeholder: "DIR", default: "$XDG_DATA_HOME/hearth", decidedLater: true, help: "where keys, conversations, stored responses and vector stores are kept (a SQLite database), and uploaded files", parse: (s) => s },
   { key: "apiKeyFile", flag: "api-key-file", env: "HEARTH_API_KEY_FILE", placeholder: "FILE", default: "none", decidedLater: true, help: "static API keys, one per line, each with every scope (HEARTH_API_KEY holds a single one)", parse: (s) => s },
   { key: "noAuth", flag: "no-auth", env: "HEARTH_NO_AUTH", placeholder: "", default: "off", boolean: true, help: "serve without credentials even on a non-loopback address: anyone who can reach the port may use it", parse: switchValue, format: () => "" },
   { key: "jwtJwksUrl", flag: "jwt-jwks-url", env: "HEARTH_JWT_JWKS_URL", placeholder: "URL", default: "none", decidedLater: true, help: "accept JWTs signed by the keys at this JWKS (Authelia, Authentik, Keycloak…)", parse: httpUrl },
@@ -187,6 +207,8 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: "jwtIssuer", flag: "jwt-issuer", env: "HEARTH_JWT_ISSUER", placeholder: "ISS", default: "none", decidedLater: true, help: "the iss a JWT must carry (required with JWTs)", parse: (s) => s },
   { key: "jwtAudience", flag: "jwt-audience", env: "HEARTH_JWT_AUDIENCE", placeholder: "AUD", default: "none", decidedLater: true, help: "the aud a JWT must carry (required with JWTs)", parse: (s) => s },
   { key: "jwtProjectClaim", flag: "jwt-project-claim", env: "HEARTH_JWT_PROJECT_CLAIM", placeholder: "CLAIM", default: "project", help: "the JWT claim naming the project (sub names the user)", parse: (s) => s },
+  { key: "embeddingModel", flag: "embedding-model", env: "HEARTH_EMBEDDING_MODEL", placeholder: "NAME", default: "none", decidedLater: true, help: "the model vector stores embed their files and queries with, unless one names another", parse: (s) => s },
+  { key: "maxFileSize", flag: "max-file-size", env: "HEARTH_MAX_FILE_SIZE", placeholder: "SIZE", default: "512MB", help: "the largest file POST /v1/files accepts (\"512MB\", \"2GiB\", bytes)", parse: fileSize },
   { key: "corsOrigins", flag: "cors-origin", env: "HEARTH_CORS_ORIGINS", placeholder: "ORIGIN", default: "none", repeatable: true, help: "an origin browsers may call the API from (repeatable; * for any)", parse: origin },
 ];
 

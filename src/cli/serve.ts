@@ -9,6 +9,7 @@ import { ModelCatalog } from "../models/catalog.ts";
 import { LeaseCountingPool } from "../observability/lease-counting-pool.ts";
 import { Metrics } from "../observability/metrics.ts";
 import { Telemetry } from "../observability/telemetry.ts";
+import { Library } from "../rag/library.ts";
 import { createApp } from "../server/app.ts";
 import { InFlight } from "../server/in-flight.ts";
 import { defaultDataDir } from "../store/data-dir.ts";
@@ -67,13 +68,14 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   });
   const metrics = new Metrics(pool);
   const telemetry = new Telemetry(metrics);
-  const engine = new Engine(runtime.llama, catalog, pool, telemetry);
+  const engine = new Engine(runtime.llama, catalog, pool, telemetry, { rerankModel: options.rerankModel });
+  const library = new Library(engine, db, { dataDir: dataDirOf(options), embeddingModel: options.embeddingModel, maxFileSize: options.maxFileSize });
   const models = await catalog.list();
   const access = new Access(authenticator, new Limits(), new Cors(options.corsOrigins));
   const inFlight = new InFlight();
   // Request ids outermost, so that a shutdown's answers carry them too; then the in-flight tracker:
   // the telemetry and the routes see the request it hands on, whose signal a shutdown can abort.
-  const handle = stampRequestIds(inFlight.wrap(telemetry.wrap(access.wrap(createApp(engine, { metrics, telemetry }, db).fetch))));
+  const handle = stampRequestIds(inFlight.wrap(telemetry.wrap(access.wrap(createApp(engine, { metrics, telemetry }, db, library).fetch))));
   // Bun.serve with a single fetch rather than Elysia's listen, whose per-route table would route
   // requests around the telemetry.
   const server = Bun.serve({
@@ -95,6 +97,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   console.log(`hearth ${VERSION} listening on ${url} in ${Math.round(performance.now() - startedAt)} ms | backend ${runtime.description} | models: ${names}`);
   console.log(`hearth: ${authenticator.enabled ? "authentication on" : "authentication off (anyone who can reach the port may use it)"}; data in ${dataDirOf(options)}`);
   for (const pair of options.instructModels) console.log(`hearth: with thinking off, "${pair.thinking}" is answered by "${pair.instruct}"`);
+  // Once listening: files left in progress by a stop or a crash are indexed again while requests are served.
+  library.start();
+  if (options.rerankModel !== undefined) console.log(await rerankerLine(catalog, options.rerankModel));
   let hurry: (() => void) | undefined;
   let stopping: Promise<void> | undefined;
   const stop = async (timeoutMs: number) => {
@@ -114,6 +119,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       await until(() => pool.busy() === 0, CUT_GRACE_MS);
     }
     await server.stop(true);
+    // Before the models go: the file being indexed is abandoned, to be indexed again at the next start.
+    await library.stop();
     await pool.dispose();
     await runtime.llama.dispose();
     db.close();
@@ -156,6 +163,14 @@ async function readSecretFile(file: string, flag: string): Promise<string> {
   } catch (err) {
     throw new UsageError(`${flag}: cannot read ${file}: ${(err as Error).message}`);
   }
+}
+
+/** A default reranker that is missing or cannot rank is only warned about: it may be pulled or fixed while the server runs. */
+async function rerankerLine(catalog: ModelCatalog, name: string): Promise<string> {
+  const info = await catalog.get(name).catch(() => undefined);
+  if (!info) return `hearth: warning: the default reranker "${name}" (--rerank-model) is not among the models yet`;
+  if (!info.capabilities.includes("rerank")) return `hearth: warning: the default reranker "${name}" (--rerank-model) cannot rerank: it has no classification head`;
+  return `hearth: retrieval reranks with "${name}"`;
 }
 
 /** Addresses only this machine can reach: serving them without credentials exposes nothing. */

@@ -22,6 +22,7 @@ import { measureLogprobs } from "./logprobs.ts";
 import type { LoadedModel } from "./loaded-model.ts";
 import type { HoldOptions, ModelPool, SequenceLease } from "./model-pool.ts";
 import { draftableTokens, followPrediction, type PredictionCounts } from "./prediction.ts";
+import { Ranking } from "./ranking.ts";
 import { withPrefix } from "./prefix.ts";
 import { reachableStops, refuseLongerThanContext } from "./prompt-bound.ts";
 import { choiceSeed, toLlamaSampling } from "./sampling.ts";
@@ -41,6 +42,11 @@ export interface StartedGeneration {
   promptTokens: number;
   cachedTokens: number;
   events: AsyncIterable<EngineEvent>;
+}
+
+export interface EngineOptions {
+  /** the reranker retrieval uses when a request names none (--rerank-model) */
+  rerankModel?: string;
 }
 
 /** A request checked and made ready for a model, before the model is loaded. */
@@ -88,6 +94,8 @@ export class Engine {
   /** legacy text completion: raw prompts, no chat template */
   readonly completions: TextCompletions;
   readonly embeddings: Embeddings;
+  /** scores documents against a query with a reranker (/v1/rerank, retrieval's reranking) */
+  readonly ranking: Ranking;
   /** a model's tokenizer on its own (llama.cpp's /tokenize and /detokenize) */
   readonly tokens: Tokens;
 
@@ -96,9 +104,11 @@ export class Engine {
     readonly catalog: ModelCatalog,
     readonly pool: ModelPool,
     private readonly observer?: EngineObserver,
+    options: EngineOptions = {},
   ) {
     this.completions = new TextCompletions(catalog, pool, observer);
     this.embeddings = new Embeddings(catalog, pool, observer);
+    this.ranking = new Ranking(catalog, pool, observer, options.rerankModel);
     this.tokens = new Tokens(catalog, pool);
   }
 

@@ -1,4 +1,4 @@
-import type { ChatWrapper, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
+import type { ChatWrapper, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel, LlamaRankingContext, Token } from "node-llama-cpp";
 import { JinjaTemplateChatWrapper, resolveChatWrapper } from "node-llama-cpp";
 import type { ModelInfo } from "../models/catalog.ts";
 import { asMemoryError, estimateEmbeddingContext } from "./memory-estimate.ts";
@@ -18,6 +18,13 @@ interface Waiter {
   resolve(sequence: LlamaContextSequence): void;
 }
 
+/** The contexts a model gets beside its sequences' one, on first use: each returns pooled outputs instead of logits. */
+interface Auxiliaries {
+  embedding: LlamaEmbeddingContext;
+  ranking: LlamaRankingContext;
+}
+type Auxiliary = keyof Auxiliaries;
+
 /**
  * A model in memory with one context of N sequences; node-llama-cpp decodes the sequences of a
  * context together in shared batches. Each sequence keeps the tokens of the last request it
@@ -32,9 +39,9 @@ export class LoadedModel {
   private readonly slots: Map<LlamaContextSequence, number>;
   private waiters: Waiter[] = [];
   private wrappers = new Map<string, ChatWrapper>();
-  private embedding?: Promise<LlamaEmbeddingContext>;
-  /** what the embeddings context takes, counted once it exists */
-  private embeddingUsage = { ram: 0, vram: 0 };
+  private auxiliaries: { [K in Auxiliary]?: Promise<Auxiliaries[K]> } = {};
+  /** what the embeddings and ranking contexts take, each counted once it exists */
+  private auxiliaryUsage: Record<Auxiliary, { ram: number; vram: number }> = { embedding: { ram: 0, vram: 0 }, ranking: { ram: 0, vram: 0 } };
 
   constructor(
     readonly info: ModelInfo,
@@ -59,13 +66,13 @@ export class LoadedModel {
   }
 
   /**
-   * node-llama-cpp's accounting of the weights' and the context's memory, with its estimate of the
-   * embeddings context once one was created: `embeddingBytes`, also part of the total.
+   * node-llama-cpp's accounting of the weights' and the context's memory, with its estimates of the
+   * embeddings and ranking contexts once they were created: `auxiliaryBytes`, also part of the total.
    */
-  memory(): { totalBytes: number; vramBytes: number; embeddingBytes: number } {
-    const parts = [this.model.memoryUsage, this.context.memoryUsage, this.embeddingUsage];
-    const sum = (of: (usage: { ram: number; vram: number }) => number) => parts.reduce((total, usage) => total + of(usage), 0);
-    return { totalBytes: sum((u) => u.ram + u.vram), vramBytes: sum((u) => u.vram), embeddingBytes: this.embeddingUsage.ram + this.embeddingUsage.vram };
+  memory(): { totalBytes: number; vramBytes: number; auxiliaryBytes: number } {
+    const auxiliary = Object.values(this.auxiliaryUsage);
+    const parts = [this.model.memoryUsage, this.context.memoryUsage, ...auxiliary];
+    return { totalBytes: bytesOf(parts), vramBytes: parts.reduce((total, usage) => total + usage.vram, 0), auxiliaryBytes: bytesOf(auxiliary) };
   }
 
   /**
@@ -118,31 +125,47 @@ export class LoadedModel {
   /**
    * The embeddings context, created on the first embedding request: llama.cpp decides when a context
    * is created whether it returns hidden states or logits, so embeddings cannot share the sequences.
-   * Its batch spans the whole context because pooled (mean, CLS) embeddings need every token in one pass.
-   * Once created, its memory counts in the model's size: in the pool's budget and in /api/ps.
    */
   embeddingContext(): Promise<LlamaEmbeddingContext> {
-    if (!this.embedding) {
-      const estimate = estimateEmbeddingContext(this.model, this.contextSize);
-      estimate.catch(() => undefined);
-      const creating = this.model
-        .createEmbeddingContext({ contextSize: this.contextSize, batchSize: this.contextSize, threads: this.loadOptions.threads })
-        .catch(asMemoryError(this.info))
-        .then(async (context) => {
-          try {
-            this.embeddingUsage = await estimate;
-          } catch (err) {
-            await context.dispose();
-            throw err;
-          }
-          return context;
-        });
-      creating.catch(() => {
-        if (this.embedding === creating) this.embedding = undefined;
+    return this.auxiliary("embedding", (options) => this.model.createEmbeddingContext(options));
+  }
+
+  /**
+   * The ranking context, created on the first rerank request: an embeddings context whose pooling is
+   * llama.cpp's rank pooling (the classification head's scores), which the embeddings context of the
+   * same model must not have.
+   */
+  rankingContext(): Promise<LlamaRankingContext> {
+    return this.auxiliary("ranking", (options) => this.model.createRankingContext(options));
+  }
+
+  /**
+   * Its batch spans the whole context because pooled outputs (mean, CLS, last token, rank) need every
+   * token in one pass. Once created, its memory counts in the model's size: in the pool's budget and
+   * in /api/ps. A failed creation is forgotten, so the next request tries again.
+   */
+  private auxiliary<K extends Auxiliary>(kind: K, create: (options: { contextSize: number; batchSize: number; threads: number }) => Promise<Auxiliaries[K]>): Promise<Auxiliaries[K]> {
+    const auxiliaries: { [P in K]?: Promise<Auxiliaries[P]> } = this.auxiliaries;
+    const existing = auxiliaries[kind];
+    if (existing) return existing;
+    const estimate = estimateEmbeddingContext(this.model, this.contextSize);
+    estimate.catch(() => undefined);
+    const creating = create({ contextSize: this.contextSize, batchSize: this.contextSize, threads: this.loadOptions.threads })
+      .catch(asMemoryError(this.info))
+      .then(async (context) => {
+        try {
+          this.auxiliaryUsage[kind] = await estimate;
+        } catch (err) {
+          await context.dispose();
+          throw err;
+        }
+        return context;
       });
-      this.embedding = creating;
-    }
-    return this.embedding;
+    creating.catch(() => {
+      if (auxiliaries[kind] === creating) delete auxiliaries[kind];
+    });
+    auxiliaries[kind] = creating;
+    return creating;
   }
 
   /** The idle sequence sharing the longest prefix with `prompt`, or a place in the queue for the next one freed. */
@@ -219,10 +242,14 @@ export class LoadedModel {
   }
 
   async dispose(): Promise<void> {
-    await (await this.embedding?.catch(() => undefined))?.dispose();
+    for (const auxiliary of Object.values(this.auxiliaries)) await (await auxiliary?.catch(() => undefined))?.dispose();
     await this.context.dispose();
     await this.model.dispose();
   }
+}
+
+function bytesOf(usages: Array<{ ram: number; vram: number }>): number {
+  return usages.reduce((total, usage) => total + usage.ram + usage.vram, 0);
 }
 
 function sharedPrefixLength(a: readonly Token[], b: readonly Token[]): number {

@@ -43,8 +43,8 @@ export async function estimateMemory(llama: Llama, path: string, shape: ContextS
 /**
  * node-llama-cpp's estimate of an embeddings context as LoadedModel creates it: one sequence, its
  * batch spanning the context, and node-llama-cpp's default flash attention, which it creates every
- * embeddings context with. node-llama-cpp keeps what such a context takes to itself; its
- * accounting of a context is this same estimate.
+ * embeddings context with (a ranking context is one too). node-llama-cpp keeps what such a context
+ * takes to itself; its accounting of a context is this same estimate.
  */
 export async function estimateEmbeddingContext(model: LlamaModel, contextSize: number): Promise<{ ram: number; vram: number }> {
   const estimate = await model.fileInsights.estimateContextResourceRequirementsV2({

@@ -60,7 +60,7 @@ export interface SequenceLease {
 /** A model in memory, as /api/ps-style listings describe it. */
 export interface RunningModel {
   info: ModelInfo;
-  /** bytes of memory taken by the weights, the context and the embeddings context if there is one (node-llama-cpp's accounting) */
+  /** bytes of memory taken by the weights, the context and the embeddings and ranking contexts where there are any (node-llama-cpp's accounting) */
   sizeBytes: number;
   /** the part of sizeBytes in GPU memory */
   vramBytes: number;
@@ -371,11 +371,11 @@ function sameLoadOptions(a: EffectiveLoadOptions, b: EffectiveLoadOptions): bool
 
 /**
  * A loaded model counts with what it takes, or what it was estimated to take if that is more (it may
- * still grow); an embeddings context, created after the load and not in its estimate, counts on top.
+ * still grow); embeddings and ranking contexts, created after the load and not in its estimate, count on top.
  */
 function slotBytes(slot: Slot): number {
   const memory = slot.loaded?.memory();
-  const estimated = slot.estimate!.modelBytes + slot.estimate!.contextBytes + (memory?.embeddingBytes ?? 0);
+  const estimated = slot.estimate!.modelBytes + slot.estimate!.contextBytes + (memory?.auxiliaryBytes ?? 0);
   return Math.max(estimated, memory?.totalBytes ?? 0);
 }
 

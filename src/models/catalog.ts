@@ -222,7 +222,7 @@ function toModelInfo(name: string, path: string, sizeBytes: number, modifiedAt: 
     quantization: quantizationName(general.file_type),
     contextLength: Number(archMeta.context_length ?? 0),
     chatTemplate,
-    capabilities: deriveCapabilities({ architecture: arch, chatTemplate, metadata: file.metadata }),
+    capabilities: deriveCapabilities({ architecture: arch, chatTemplate, metadata: file.metadata, tensors: file.tensorInfo }),
     metadata: file.metadata,
   };
 }

@@ -11,6 +11,10 @@ import { llamacppRoutes } from "../api/llamacpp/tokenize.ts";
 import { openaiRoutes } from "../api/openai/routes.ts";
 import { conversationsRoutes } from "../api/conversations/routes.ts";
 import { responsesRoutes } from "../api/responses/routes.ts";
+import { filesRoutes } from "../api/files/routes.ts";
+import { vectorStoresRoutes } from "../api/vector-stores/routes.ts";
+import type { Library } from "../rag/library.ts";
+import { rerankRoutes } from "../api/rerank/routes.ts";
 import { readJsonBody } from "../api/json-body.ts";
 import { quietValidationErrors } from "../api/validation.ts";
 import type { Engine } from "../engine/engine.ts";
@@ -21,10 +25,10 @@ import { metricsRoute } from "./metrics-route.ts";
 import { ROUTE_CONFIG } from "../api/route-config.ts";
 import { ModelNotFoundError, RouteNotFoundError } from "../errors.ts";
 import { mayUseModel, modelsNamed, principalOf } from "../auth/principal.ts";
-import { isBlobUpload, MAX_BODY_BYTES, oversizeBody } from "./body-limit.ts";
+import { isStreamedUpload, MAX_BODY_BYTES, oversizeBody } from "./body-limit.ts";
 
 /**
- * What a blob upload's body parses to: nothing, since its route streams the bytes to disk itself.
+ * What an upload's body parses to: nothing, since its route streams the bytes to disk itself.
  * Any value returned from the parse hook ends Elysia's parsing, so the body is never read here.
  */
 const STREAMED_BODY = Object.freeze({});
@@ -42,9 +46,10 @@ export interface Observability {
 
 /**
  * The app over an engine and a store (`db`: keys, conversations, stored responses), which the
- * stateful routes keep what they are asked to in.
+ * stateful routes keep what they are asked to in, and the library of uploaded files and vector
+ * stores (whose ingestion queue the caller starts and stops).
  */
-export function createApp(engine: Engine, observability: Observability, db: Database) {
+export function createApp(engine: Engine, observability: Observability, db: Database, library: Library) {
   const { metrics, telemetry } = observability;
   return new Elysia(ROUTE_CONFIG)
     // A body that fails to parse never reaches transform, so its route is noted when the error is.
@@ -54,14 +59,14 @@ export function createApp(engine: Engine, observability: Observability, db: Data
     // decoded first when sent compressed (Content-Encoding); a failure is a ParseError that each API
     // answers in its own shape.
     .onParse({ as: "global" }, ({ request }) => {
-      if (isBlobUpload(request)) return STREAMED_BODY;
+      if (isStreamedUpload(request)) return STREAMED_BODY;
       // OpenAI's DELETE routes (a conversation, a response, a key) take no body, and the SDKs send
       // none; Ollama's /api/delete takes one, and an empty one is refused as any empty body is.
       if (request.method === "DELETE" && dialectOf(request) !== "ollama" && hasNoBody(request)) return {};
       return readJsonBody(request, MAX_BODY_BYTES);
     })
     .onRequest(async ({ request }) => {
-      if (isBlobUpload(request)) return;
+      if (isStreamedUpload(request)) return;
       const length = await oversizeBody(request);
       if (length !== undefined) {
         const message = `The request body is ${length} bytes; the limit is ${MAX_BODY_BYTES} bytes.`;
@@ -73,7 +78,7 @@ export function createApp(engine: Engine, observability: Observability, db: Data
     // A key limited to some models is told the others do not exist, in each API's own words.
     .onBeforeHandle({ as: "global" }, ({ request, body, params }) => {
       const principal = principalOf(request);
-      const hidden = modelsNamed(body, params).find((name) => !mayUseModel(principal, name));
+      const hidden = modelsNamed(body, params, dialectOf(request) === "ollama").find((name) => !mayUseModel(principal, name));
       if (hidden !== undefined) throw new ModelNotFoundError(hidden);
     })
     .use(docs())
@@ -82,12 +87,15 @@ export function createApp(engine: Engine, observability: Observability, db: Data
       detail: { summary: "Liveness probe", tags: ["Server"], security: [] },
     })
     .use(metricsRoute(metrics))
-    .use(openaiRoutes(engine, db))
+    .use(openaiRoutes(engine, db, library))
     .use(conversationsRoutes(db))
-    .use(responsesRoutes(engine, db))
-    .use(ollamaRoutes(engine))
+    .use(responsesRoutes(engine, db, library))
+    .use(filesRoutes(library))
+    .use(vectorStoresRoutes(engine, library))
+    .use(ollamaRoutes(engine, library))
     .use(anthropicRoutes(engine))
     .use(llamacppRoutes(engine))
+    .use(rerankRoutes(engine))
     .use(keysRoutes(db))
     // Once every route is in: their schemas' failures are worded from the first error alone.
     .use(quietValidationErrors)

@@ -1,9 +1,14 @@
-/** Requests larger than this are refused with a 413 in the API's error shape; blob uploads are exempt. */
+/** Requests larger than this are refused with a 413 in the API's error shape; streamed uploads are exempt. */
 export const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 /** POST /api/blobs/:digest: a model's weights (often gigabytes), streamed to disk as they arrive. */
 export function isBlobUpload(request: Request): boolean {
   return request.method === "POST" && new URL(request.url).pathname.startsWith("/api/blobs/");
+}
+
+/** Uploads whose routes stream the body to disk themselves, within their own size limits: Ollama's blobs and OpenAI's files (POST /v1/files). */
+export function isStreamedUpload(request: Request): boolean {
+  return isBlobUpload(request) || (request.method === "POST" && new URL(request.url).pathname === "/v1/files");
 }
 
 /**

@@ -29,7 +29,7 @@ export function docs() {
             { name: "OpenAI", description: "OpenAI-compatible API" },
             { name: "Ollama", description: "Ollama-compatible API" },
             { name: "Anthropic", description: "Anthropic-compatible Messages API (Claude Code, the Anthropic SDKs)" },
-            { name: "llama.cpp", description: "llama.cpp server-compatible tokenizer routes" },
+            { name: "llama.cpp", description: "llama.cpp server-compatible tokenizer and rerank routes" },
             { name: "Keys", description: "Hearth's API keys (the admin scope)" },
             { name: "Server", description: "Health and documentation" },
           ],

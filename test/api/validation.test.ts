@@ -11,6 +11,7 @@ import { loadRuntime } from "../../src/engine/runtime.ts";
 import { ModelCatalog } from "../../src/models/catalog.ts";
 import { Metrics } from "../../src/observability/metrics.ts";
 import { Telemetry } from "../../src/observability/telemetry.ts";
+import { Library } from "../../src/rag/library.ts";
 import { createApp } from "../../src/server/app.ts";
 import { memoryDatabase } from "../../src/store/database.ts";
 
@@ -55,7 +56,9 @@ describe("a value failing its schema", () => {
     const runtime = await loadRuntime("cpu", 1);
     const pool = new ModelPool(runtime.llama, { contextSize: 512, parallel: 1, threads: 1, maxQueue: 0, maxLoadedModels: 1, memoryBudget: 0 });
     const metrics = new Metrics(pool);
-    app = createApp(new Engine(runtime.llama, new ModelCatalog(models), pool), { metrics, telemetry: new Telemetry(metrics) }, memoryDatabase());
+    const engine = new Engine(runtime.llama, new ModelCatalog(models), pool);
+    const db = memoryDatabase();
+    app = createApp(engine, { metrics, telemetry: new Telemetry(metrics) }, db, new Library(engine, db, { dataDir: models, maxFileSize: 0 }));
     close = async () => {
       await runtime.llama.dispose();
       await rm(models, { recursive: true, force: true });

@@ -3,7 +3,7 @@ import { resolveServeOptions, serveHelp, SERVE_OPTIONS, UsageError } from "../..
 
 describe("serve options", () => {
   test("defaults apply when neither flag nor env is given; threads stay unset for the runtime to decide", () => {
-    expect(resolveServeOptions([], {})).toEqual({ host: "127.0.0.1", port: 11435, models: "./models", ctxSize: 4096, parallel: 4, gpu: "auto", maxQueue: 512, keepAliveMs: 300_000, maxLoadedModels: 3, memoryBudget: "auto", flashAttention: "auto", shutdownTimeoutMs: 30_000, predictionDrafting: "auto", instructModels: [], noAuth: false, jwtProjectClaim: "project", corsOrigins: [] });
+    expect(resolveServeOptions([], {})).toEqual({ host: "127.0.0.1", port: 11435, models: "./models", ctxSize: 4096, parallel: 4, gpu: "auto", maxQueue: 512, keepAliveMs: 300_000, maxLoadedModels: 3, memoryBudget: "auto", flashAttention: "auto", shutdownTimeoutMs: 30_000, predictionDrafting: "auto", instructModels: [], noAuth: false, jwtProjectClaim: "project", corsOrigins: [], maxFileSize: 512_000_000 });
   });
 
   test("environment variables override defaults and flags override environment variables", () => {
@@ -11,7 +11,7 @@ describe("serve options", () => {
     const fromEnv = resolveServeOptions([], env);
     expect(fromEnv).toMatchObject({ port: 9000, host: "0.0.0.0", threads: 3, gpu: "vulkan" });
     const fromFlags = resolveServeOptions(["--port", "9100", "--threads", "1", "--gpu", "cpu", "--ctx-size", "2048", "--parallel", "2", "--models", "/m", "--max-queue", "0", "--keep-alive", "1h30m"], env);
-    expect(fromFlags).toEqual({ host: "0.0.0.0", port: 9100, threads: 1, gpu: "cpu", ctxSize: 2048, parallel: 2, models: "/m", maxQueue: 0, keepAliveMs: 5_400_000, maxLoadedModels: 3, memoryBudget: "auto", flashAttention: "auto", shutdownTimeoutMs: 30_000, predictionDrafting: "auto", instructModels: [], noAuth: false, jwtProjectClaim: "project", corsOrigins: [] });
+    expect(fromFlags).toEqual({ host: "0.0.0.0", port: 9100, threads: 1, gpu: "cpu", ctxSize: 2048, parallel: 2, models: "/m", maxQueue: 0, keepAliveMs: 5_400_000, maxLoadedModels: 3, memoryBudget: "auto", flashAttention: "auto", shutdownTimeoutMs: 30_000, predictionDrafting: "auto", instructModels: [], noAuth: false, jwtProjectClaim: "project", corsOrigins: [], maxFileSize: 512_000_000 });
     expect(resolveServeOptions([], { HEARTH_KEEP_ALIVE: "-1" }).keepAliveMs).toBe(Infinity);
     expect(resolveServeOptions([], { HEARTH_KEEP_ALIVE: "30" }).keepAliveMs).toBe(30_000);
     expect(resolveServeOptions(["--flash-attention", "on"], {}).flashAttention).toBe("on");
@@ -56,6 +56,14 @@ describe("serve options", () => {
     expect(() => resolveServeOptions([], { HEARTH_FLASH_ATTENTION: "yes" })).toThrow(/HEARTH_FLASH_ATTENTION must be one of auto, on, off/);
   });
 
+  test("files and vector stores: an embedding model by name, and a file size limit with units", () => {
+    expect(resolveServeOptions([], { HEARTH_EMBEDDING_MODEL: "nomic-embed-text" }).embeddingModel).toBe("nomic-embed-text");
+    expect(resolveServeOptions(["--embedding-model", "embed"], { HEARTH_EMBEDDING_MODEL: "other" }).embeddingModel).toBe("embed");
+    expect(resolveServeOptions(["--max-file-size", "2GiB"], {}).maxFileSize).toBe(2 * 2 ** 30);
+    expect(resolveServeOptions([], { HEARTH_MAX_FILE_SIZE: "1024" }).maxFileSize).toBe(1024);
+    expect(() => resolveServeOptions(["--max-file-size", "auto"], {})).toThrow(/--max-file-size must be a size/);
+  });
+
   test("the shutdown timeout is a duration, not negative", () => {
     expect(resolveServeOptions(["--shutdown-timeout", "2m"], {}).shutdownTimeoutMs).toBe(120_000);
     expect(resolveServeOptions([], { HEARTH_SHUTDOWN_TIMEOUT: "0" }).shutdownTimeoutMs).toBe(0);
@@ -73,6 +81,13 @@ describe("serve options", () => {
     expect(() => resolveServeOptions(["--instruct-model", "r1"], {})).toThrow(new UsageError('--instruct-model must be THINKING=INSTRUCT (two model names), got "r1"'));
     expect(() => resolveServeOptions([], { HEARTH_INSTRUCT_MODELS: "r1=" })).toThrow(/HEARTH_INSTRUCT_MODELS must be THINKING=INSTRUCT/);
     expect(() => resolveServeOptions(["--instruct-model", "r1=R1"], {})).toThrow(/pairs a model with itself/);
+  });
+
+  test("--rerank-model names the default reranker, from the flag or HEARTH_RERANK_MODEL; none by default", () => {
+    expect(resolveServeOptions([], {}).rerankModel).toBeUndefined();
+    expect(resolveServeOptions(["--rerank-model", "bge-reranker"], {}).rerankModel).toBe("bge-reranker");
+    expect(resolveServeOptions([], { HEARTH_RERANK_MODEL: "qwen3-reranker:0.6b" }).rerankModel).toBe("qwen3-reranker:0.6b");
+    expect(resolveServeOptions(["--rerank-model", "a"], { HEARTH_RERANK_MODEL: "b" }).rerankModel).toBe("a");
   });
 
   test("--help lists every option with its env var and default", () => {

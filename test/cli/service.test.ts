@@ -134,7 +134,7 @@ describe("the service command line", () => {
   });
 
   test("always names host, port and models; other options only when they differ from the defaults", () => {
-    const base = { host: "127.0.0.1", port: 11435, models: "/m", ctxSize: 4096, parallel: 4, gpu: "auto" as const, maxQueue: 512, keepAliveMs: 300_000, maxLoadedModels: 3, memoryBudget: "auto" as const, flashAttention: "auto" as const, shutdownTimeoutMs: 30_000, predictionDrafting: "auto" as const, instructModels: [], noAuth: false, jwtProjectClaim: "project", corsOrigins: [] };
+    const base = { host: "127.0.0.1", port: 11435, models: "/m", ctxSize: 4096, parallel: 4, gpu: "auto" as const, maxQueue: 512, keepAliveMs: 300_000, maxLoadedModels: 3, memoryBudget: "auto" as const, flashAttention: "auto" as const, shutdownTimeoutMs: 30_000, predictionDrafting: "auto" as const, instructModels: [], noAuth: false, jwtProjectClaim: "project", corsOrigins: [], maxFileSize: 512_000_000 };
     expect(serveArguments(base)).toEqual(["serve", "--host", "127.0.0.1", "--port", "11435", "--models", "/m"]);
     expect(serveArguments({ ...base, ctxSize: 8192, threads: 2, gpu: "cpu" })).toEqual([
       "serve", "--host", "127.0.0.1", "--port", "11435", "--models", "/m", "--ctx-size", "8192", "--threads", "2", "--gpu", "cpu",

@@ -247,7 +247,7 @@ afterAll(async () => {
 
 describe("presets", () => {
     test("PRESETS lists all presets with descriptions", () => {
-        expect(PRESET_NAMES.sort()).toEqual(["bench", "endless", "plain", "text", "think", "tiny", "tool"]);
+        expect(PRESET_NAMES.sort()).toEqual(["bench", "embed", "endless", "plain", "rank", "text", "think", "tiny", "tool"]);
         for (const p of PRESET_NAMES) expect(PRESETS[p].description.length).toBeGreaterThan(10);
     });
 

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { Ollama } from "ollama";
 import OpenAI from "openai";
 import { modelsFolder } from "../support/models.ts";
+import { createKey as createKeyIn, hearthKeys } from "../support/keys.ts";
 import { SOURCE_CLI, startServer, type TestServer } from "../support/server.ts";
 
 const ORIGIN = "http://chat.home.arpa";
@@ -17,17 +18,7 @@ let models: string;
 let dataDir: string;
 const keys: Record<string, string> = {};
 
-/** `hearth keys …` on the server's data directory, as an operator runs it beside the running server. */
-function hearthKeys(dir: string, ...args: string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync({ cmd: [...SOURCE_CLI, "keys", ...args, "--data-dir", dir], stdout: "pipe", stderr: "pipe" });
-  return { code: result.exitCode, stdout: result.stdout.toString().trim(), stderr: result.stderr.toString() };
-}
-
-function createKey(name: string, ...flags: string[]): string {
-  const { code, stdout, stderr } = hearthKeys(dataDir, "create", "--name", name, ...flags);
-  expect(code, stderr).toBe(0);
-  return stdout;
-}
+const createKey = (name: string, ...flags: string[]) => createKeyIn(dataDir, name, ...flags);
 
 function get(path: string, key?: string, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${server.url}${path}`, { headers: { ...(key && { authorization: `Bearer ${key}` }), ...headers } });

@@ -1,22 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawnSync } from "bun";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { modelsFolder } from "../support/models.ts";
-import { SOURCE_CLI, startServer, type TestServer } from "../support/server.ts";
+import { createKey, sdkStatus } from "../support/keys.ts";
+import { startServer, type TestServer } from "../support/server.ts";
 
 let server: TestServer;
 let alice: OpenAI;
 let bob: OpenAI;
 let serviceKey: string;
-
-function createKey(dataDir: string, name: string, ...flags: string[]): string {
-  const result = spawnSync({ cmd: [...SOURCE_CLI, "keys", "create", "--name", name, ...flags, "--data-dir", dataDir], stdout: "pipe", stderr: "pipe" });
-  expect(result.exitCode, result.stderr.toString()).toBe(0);
-  return result.stdout.toString().trim();
-}
 
 beforeAll(async () => {
   const dataDir = await mkdtemp(join(tmpdir(), "hearth-isolation-"));
@@ -33,21 +27,14 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function status(promise: Promise<unknown>): Promise<number> {
-  return promise.then(
-    () => 200,
-    (err: unknown) => (err instanceof OpenAI.APIError ? (err.status ?? 0) : -1),
-  );
-}
-
 describe("what one key stores, another cannot see", () => {
   test("conversations and their items", async () => {
     const conversation = await alice.conversations.create({ metadata: { owner: "alice" }, items: [{ type: "message", role: "user", content: "secret plans" }] });
-    expect(await status(bob.conversations.retrieve(conversation.id))).toBe(404);
-    expect(await status(bob.conversations.items.list(conversation.id))).toBe(404);
-    expect(await status(bob.conversations.update(conversation.id, { metadata: { owner: "bob" } }))).toBe(404);
-    expect(await status(bob.conversations.delete(conversation.id))).toBe(404);
-    expect(await status(bob.conversations.items.create(conversation.id, { items: [{ type: "message", role: "user", content: "injected" }] }))).toBe(404);
+    expect(await sdkStatus(bob.conversations.retrieve(conversation.id))).toBe(404);
+    expect(await sdkStatus(bob.conversations.items.list(conversation.id))).toBe(404);
+    expect(await sdkStatus(bob.conversations.update(conversation.id, { metadata: { owner: "bob" } }))).toBe(404);
+    expect(await sdkStatus(bob.conversations.delete(conversation.id))).toBe(404);
+    expect(await sdkStatus(bob.conversations.items.create(conversation.id, { items: [{ type: "message", role: "user", content: "injected" }] }))).toBe(404);
     const chat = await fetch(`${server.url}/v1/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${bob.apiKey}`, "content-type": "application/json" },
@@ -62,9 +49,9 @@ describe("what one key stores, another cannot see", () => {
 
   test("stored chat completions", async () => {
     const completion = await alice.chat.completions.create({ model: "tiny", messages: [{ role: "user", content: "hi" }], max_tokens: 2, store: true, metadata: { who: "alice" } });
-    expect(await status(bob.chat.completions.retrieve(completion.id))).toBe(404);
-    expect(await status(bob.chat.completions.messages.list(completion.id))).toBe(404);
-    expect(await status(bob.chat.completions.delete(completion.id))).toBe(404);
+    expect(await sdkStatus(bob.chat.completions.retrieve(completion.id))).toBe(404);
+    expect(await sdkStatus(bob.chat.completions.messages.list(completion.id))).toBe(404);
+    expect(await sdkStatus(bob.chat.completions.delete(completion.id))).toBe(404);
     const listed = await bob.chat.completions.list();
     expect(listed.data.map((c) => c.id)).not.toContain(completion.id);
     expect((await alice.chat.completions.retrieve(completion.id)).id).toBe(completion.id);
@@ -72,18 +59,18 @@ describe("what one key stores, another cannot see", () => {
 
   test("stored responses and their chains", async () => {
     const response = await alice.responses.create({ model: "tiny", input: "hi", max_output_tokens: 2 });
-    expect(await status(bob.responses.retrieve(response.id))).toBe(404);
-    expect(await status(bob.responses.inputItems.list(response.id))).toBe(404);
-    expect(await status(bob.responses.delete(response.id))).toBe(404);
-    expect(await status(bob.responses.create({ model: "tiny", input: "more", max_output_tokens: 2, previous_response_id: response.id }))).toBe(404);
+    expect(await sdkStatus(bob.responses.retrieve(response.id))).toBe(404);
+    expect(await sdkStatus(bob.responses.inputItems.list(response.id))).toBe(404);
+    expect(await sdkStatus(bob.responses.delete(response.id))).toBe(404);
+    expect(await sdkStatus(bob.responses.create({ model: "tiny", input: "more", max_output_tokens: 2, previous_response_id: response.id }))).toBe(404);
     expect((await alice.responses.retrieve(response.id)).id).toBe(response.id);
   });
 
   test("a service key acting for two users keeps them apart", async () => {
     const asUser = (user: string) => new OpenAI({ baseURL: `${server.url}/v1`, apiKey: serviceKey, maxRetries: 0, defaultHeaders: { "X-User-Id": user } });
     const conversation = await asUser("carol").conversations.create({});
-    expect(await status(asUser("dave").conversations.retrieve(conversation.id))).toBe(404);
-    expect(await status(new OpenAI({ baseURL: `${server.url}/v1`, apiKey: serviceKey, maxRetries: 0 }).conversations.retrieve(conversation.id))).toBe(404);
+    expect(await sdkStatus(asUser("dave").conversations.retrieve(conversation.id))).toBe(404);
+    expect(await sdkStatus(new OpenAI({ baseURL: `${server.url}/v1`, apiKey: serviceKey, maxRetries: 0 }).conversations.retrieve(conversation.id))).toBe(404);
     expect((await asUser("carol").conversations.retrieve(conversation.id)).id).toBe(conversation.id);
   });
 });

@@ -85,6 +85,7 @@ function bases(context: CorpusContext): Record<string, Record<string, unknown>> 
   const chat = { model: "text", messages: [{ role: "user", content: "Hi" }], max_tokens: 1 };
   const ollamaChat = { model: "text", messages: [{ role: "user", content: "Hi" }], stream: false, options: { num_predict: 1 } };
   const remote = (name: string) => `${context.registryHost}/library/${name}`;
+  const rerank = { model: "rank", query: "Hi", documents: ["Hi", { text: "Hello" }], top_n: 1, return_documents: true };
   return {
     "POST /v1/chat/completions": chat,
     "POST /v1/chat": chat,
@@ -106,12 +107,21 @@ function bases(context: CorpusContext): Record<string, Record<string, unknown>> 
     "POST /v1/messages/count_tokens": { model: "text", messages: [{ role: "user", content: "Hi" }] },
     "POST /tokenize": { model: "text", content: "Hi" },
     "POST /detokenize": { model: "text", tokens: [1, 2] },
+    "POST /v1/rerank": rerank,
+    "POST /v1/reranking": rerank,
+    "POST /rerank": rerank,
+    "POST /reranking": rerank,
     // The store's routes: the {…_id} in their paths name nothing, so those answer 404 whatever the body.
     "POST /v1/keys": { name: "stress", scopes: ["inference"], models: ["tiny"], rpm: 60, max_parallel: 2, expires_in: 3600 },
     "POST /v1/conversations": { metadata: { a: "b" }, items: [{ type: "message", role: "user", content: "Hi" }] },
     "POST /v1/conversations/{conversation_id}": { metadata: { a: "b" } },
     "POST /v1/conversations/{conversation_id}/items": { items: [{ type: "message", role: "user", content: "Hi" }] },
     "POST /v1/chat/completions/{completion_id}": { metadata: { a: "b" } },
+    "POST /v1/vector_stores": { name: "stress", embedding_model: "tiny", metadata: { a: "b" }, expires_after: { anchor: "last_active_at", days: 7 }, chunking_strategy: { type: "static", static: { max_chunk_size_tokens: 200, chunk_overlap_tokens: 50 } } },
+    "POST /v1/vector_stores/{vector_store_id}": { name: "renamed", metadata: { a: "b" } },
+    "POST /v1/vector_stores/{vector_store_id}/files": { file_id: "file-absent", attributes: { a: "b", n: 1 }, chunking_strategy: { type: "auto" } },
+    "POST /v1/vector_stores/{vector_store_id}/files/{file_id}": { attributes: { a: "b" } },
+    "POST /v1/vector_stores/{vector_store_id}/search": { query: "Hi", max_num_results: 5, filters: { type: "eq", key: "a", value: "b" }, ranking_options: { score_threshold: 0.1 } },
   };
 }
 
@@ -128,7 +138,7 @@ const MODEL_FIELDS = new Set(["model", "name", "source", "from"]);
 /** ...except where they name a model to be made. */
 const NEW_NAME_FIELDS: Record<string, string[]> = { "POST /api/copy": ["destination"], "POST /api/create": ["model", "name"] };
 /** ...and where a field so named is no model at all: a key's `name` is its label, any text. */
-const NOT_MODEL_FIELDS: Record<string, string[]> = { "POST /v1/keys": ["name"] };
+const NOT_MODEL_FIELDS: Record<string, string[]> = { "POST /v1/keys": ["name"], "POST /v1/vector_stores": ["name"], "POST /v1/vector_stores/{vector_store_id}": ["name"] };
 /** Routes whose names are registry references: every name sent there points at the local registry. */
 const REMOTE_ROUTES = new Set(["POST /api/pull", "POST /api/push"]);
 

@@ -26,7 +26,7 @@ export interface BadInputSession {
 }
 
 export async function openBadInputSession(): Promise<BadInputSession> {
-  const sandbox = await makeSandbox(["tiny", "text"]);
+  const sandbox = await makeSandbox(["tiny", "text", "rank"]);
   const registry: FakeRegistry = await startFakeRegistry();
   // With a static key, as a server on a network runs: every case is sent with it, so the keys routes
   // can create keys without turning authentication on midway.

@@ -1,4 +1,5 @@
 import { t, type Static } from "elysia";
+import { RagContext, RagParams } from "../rag-params.ts";
 import { SharedFields, Stats } from "./generation.ts";
 
 const Arguments = t.Record(t.String(), t.Unknown(), { description: "The arguments as a JSON object (not a string)" });
@@ -41,6 +42,7 @@ export const ChatRequest = t.Object(
     ...SharedFields,
     messages: t.Optional(t.Nullable(t.Array(Message, { description: "The conversation; empty or absent only loads (or, with keep_alive 0, unloads) the model" }))),
     tools: t.Optional(t.Nullable(t.Array(Tool))),
+    rag_params: t.Optional(t.Nullable(RagParams)),
   },
   { description: "Unknown fields are ignored; fields of the wrong type are a 400." },
 );
@@ -58,11 +60,12 @@ export const ChatResponse = t.Object(
     }),
     done: t.Boolean(),
     ...Stats,
+    rag_context: t.Optional(RagContext),
   },
   {
     description:
       "The answer (stream: false), or one line of the NDJSON stream: pieces of content, thinking or a tool call with done false, " +
-      "then a final object with an empty message, done true and the statistics.",
+      "then a final object with an empty message, done true and the statistics. With rag_params, `rag_context` lists the chunks the model was given (streamed: on the first line).",
   },
 );
 export type ChatResponseT = Static<typeof ChatResponse>;

@@ -1,5 +1,8 @@
 import { Elysia } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
+import type { Library } from "../../rag/library.ts";
+import { withRetrievedContext } from "../../rag/retrieval.ts";
+import { ragContext, retrievalFor, type RagContextT } from "../rag-params.ts";
 import { InvalidRequestError } from "../../errors.ts";
 import type { EngineEvent, EngineMessage, FinishReason, GenerationRequest } from "../../engine/types.ts";
 import type { ModelInfo } from "../../models/catalog.ts";
@@ -62,7 +65,7 @@ function toolCallOf(event: Extract<EngineEvent, { type: "tool_call" }>, index: n
   return { id: event.call.id, function: { index, name: event.call.name, arguments: event.call.arguments as ToolCallT["function"]["arguments"] } };
 }
 
-export async function collectChat(events: AsyncIterable<EngineEvent>, model: string, top: number | undefined): Promise<ChatResponseT> {
+export async function collectChat(events: AsyncIterable<EngineEvent>, model: string, top: number | undefined, ragContext?: RagContextT): Promise<ChatResponseT> {
   const message: ChatResponseT["message"] = { role: "assistant", content: "" };
   const logprobs: LogprobT[] = [];
   let finishReason: FinishReason = "stop";
@@ -82,14 +85,14 @@ export async function collectChat(events: AsyncIterable<EngineEvent>, model: str
         finishReason = event.finishReason;
         break;
       case "done":
-        return { model, created_at: createdAt(), message, done: true, ...statsOf(event, finishReason), ...(top === undefined ? {} : { logprobs }) };
+        return { model, created_at: createdAt(), message, done: true, ...statsOf(event, finishReason), ...(top === undefined ? {} : { logprobs }), ...(ragContext && { rag_context: ragContext }) };
     }
   }
   throw new Error("generation ended without a done event");
 }
 
 /** Engine events → Ollama's chat stream: content, thinking and tool calls as they come, then the statistics. */
-export async function* streamChat(events: AsyncIterable<EngineEvent>, model: string, top: number | undefined): AsyncGenerator<ChatResponseT> {
+export async function* streamChat(events: AsyncIterable<EngineEvent>, model: string, top: number | undefined, ragContext?: RagContextT): AsyncGenerator<ChatResponseT> {
   const chunk = (message: Partial<ChatResponseT["message"]>, logprobs?: LogprobT[]): ChatResponseT => ({
     model,
     created_at: createdAt(),
@@ -99,6 +102,8 @@ export async function* streamChat(events: AsyncIterable<EngineEvent>, model: str
   });
   let calls = 0;
   let finishReason: FinishReason = "stop";
+  // The chunks retrieval gave the model, on a line of their own before the answer.
+  if (ragContext) yield { ...chunk({}), rag_context: ragContext };
   for await (const event of events) {
     switch (event.type) {
       case "content":
@@ -120,7 +125,8 @@ export async function* streamChat(events: AsyncIterable<EngineEvent>, model: str
   }
 }
 
-export function chatRoutes(engine: Engine) {
+/** `library`: the vector stores `rag_params` searches. */
+export function chatRoutes(engine: Engine, library: Library) {
   return new Elysia({ ...ROUTE_CONFIG, name: "ollama-chat", detail: { tags: ["Ollama"] } }).post(
     "/api/chat",
     async ({ body, request }) => {
@@ -131,10 +137,12 @@ export function chatRoutes(engine: Engine) {
         return { model: body.model, created_at: createdAt(), message: { role: "assistant" as const, content: "" }, done: true, done_reason: doneReason };
       }
       const generation = toGenerationRequest(body, info, request.signal);
-      const { events, modelName } = await engine.start(generation);
-      if (body.stream === false) return collectChat(events, modelName, generation.topLogprobs);
+      const retrieved = await retrievalFor(library, engine, request, body.rag_params, generation.messages);
+      const { events, modelName } = await engine.start(retrieved ? { ...generation, messages: withRetrievedContext(generation.messages, retrieved) } : generation);
+      const context = retrieved && ragContext(retrieved);
+      if (body.stream === false) return collectChat(events, modelName, generation.topLogprobs, context);
       // Elysia types a handler by its JSON response schema; a stream is a raw Response instead.
-      return ndjsonResponse(streamChat(events, modelName, generation.topLogprobs)) as never;
+      return ndjsonResponse(streamChat(events, modelName, generation.topLogprobs, context)) as never;
     },
     {
       // Ollama reads every body as JSON, whatever its content type: its docs use curl -d, which says form-urlencoded.

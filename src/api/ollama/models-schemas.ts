@@ -1,7 +1,7 @@
 import { t, type Static } from "elysia";
 import { ModelDetails } from "./model-details.ts";
 
-const Capabilities = t.Array(t.String(), { description: "completion, tools, thinking, embedding, insert, vision" });
+const Capabilities = t.Array(t.String(), { description: "completion, tools, thinking, embedding, insert, vision, rerank" });
 const Timestamp = t.String({ format: "date-time", description: "RFC 3339: the file's modification time" });
 const ModelName = (description: string) => t.String({ description });
 

@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import type { Engine } from "../../engine/engine.ts";
+import type { Library } from "../../rag/library.ts";
 import { ROUTE_CONFIG } from "../route-config.ts";
 import { blobsRoutes } from "./blobs.ts";
 import { chatRoutes } from "./chat.ts";
@@ -14,10 +15,11 @@ import { pushRoutes } from "./push.ts";
 import { versionRoutes } from "./version.ts";
 
 /** Ollama's native API (docs/api.md), a second adapter over the same engine. */
-export function ollamaRoutes(engine: Engine) {
+/** `library`: the vector stores chat's `rag_params` searches. */
+export function ollamaRoutes(engine: Engine, library: Library) {
   return new Elysia({ ...ROUTE_CONFIG, name: "ollama", detail: { tags: ["Ollama"] } })
     .onError(({ code, error }) => toOllamaErrorResponse(code, error))
-    .use(chatRoutes(engine))
+    .use(chatRoutes(engine, library))
     .use(generateRoutes(engine))
     .use(psRoutes(engine))
     .use(versionRoutes())

@@ -5,6 +5,9 @@ import type { ModelInfo } from "../../models/catalog.ts";
 import { mayUseModel, ownerOf, principalOf } from "../../auth/principal.ts";
 import { ChatStore } from "../conversations/chat.ts";
 import { noteChatId } from "../../observability/chat-id.ts";
+import type { Library } from "../../rag/library.ts";
+import { withRetrievedContext } from "../../rag/retrieval.ts";
+import { ragContext, retrievalFor } from "../rag-params.ts";
 import { ROUTE_CONFIG } from "../route-config.ts";
 import { completionsRoutes } from "./completions.ts";
 import { embeddingsRoutes } from "./embeddings.ts";
@@ -34,22 +37,28 @@ function modelObject(m: ModelInfo): ModelT {
   };
 }
 
-/** `db`: where chat completions keep what they are asked to (`store`) and read their `conversation` from. */
-export function openaiRoutes(engine: Engine, db: Database) {
+/**
+ * `db`: where chat completions keep what they are asked to (`store`) and read their `conversation`
+ * from; `library`: the vector stores `rag_params` searches.
+ */
+export function openaiRoutes(engine: Engine, db: Database, library: Library) {
   const store = new ChatStore(db);
   const chat = async ({ body, request, set }: { body: ChatCompletionRequestT; request: Request; set: { headers: Record<string, string | number> } }) => {
     const generation = toGenerationRequest(body, request.signal);
     if (body.chat_id) noteChatId(request, body.chat_id);
     const turn = store.begin(body, ownerOf(principalOf(request)));
-    const { events, modelName } = await engine.start(turn.withHistory(generation));
+    const retrieved = await retrievalFor(library, engine, request, body.rag_params, generation.messages);
+    const continued = turn.withHistory(generation);
+    const { events, modelName } = await engine.start(retrieved ? { ...continued, messages: withRetrievedContext(continued.messages, retrieved) } : continued);
     const calls = callStyleOf(body);
+    const extras = retrieved ? { ...turn.extras, rag_context: ragContext(retrieved) } : turn.extras;
     if (turn.conversationId !== undefined) set.headers["x-conversation-id"] = turn.conversationId;
     if (body.stream) {
-      const chunks = streamChunks(events, modelName, body.stream_options?.include_usage === true, calls, turn.extras);
+      const chunks = streamChunks(events, modelName, body.stream_options?.include_usage === true, calls, extras);
       // Elysia types a handler by its JSON response schema; a stream is a raw Response instead.
       return sseResponse(keptOnceWhole(chunks, (completion) => turn.keep(completion, request.signal))) as never;
     }
-    const completion = await collectCompletion(events, modelName, calls, turn.extras);
+    const completion = await collectCompletion(events, modelName, calls, extras);
     turn.keep(completion, request.signal);
     return completion;
   };

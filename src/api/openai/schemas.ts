@@ -1,5 +1,6 @@
 import { t, type Static } from "elysia";
 import { Metadata } from "../conversations/metadata.ts";
+import { RagContext, RagParams } from "../rag-params.ts";
 
 /** OpenAI's error envelope; `param` names the offending request field. */
 export const OpenAIError = t.Object(
@@ -178,6 +179,7 @@ export const ChatCompletionRequest = t.Object(
     verbosity: t.Optional(t.Nullable(t.String({ description: "Accepted and ignored" }))),
     safety_identifier: t.Optional(t.Nullable(t.String({ description: "Accepted and ignored" }))),
     chat_id: t.Optional(t.Nullable(t.String({ description: "The client's id for the chat: written as chat_id in the request's log line" }))),
+    rag_params: t.Optional(t.Nullable(RagParams)),
   },
   { description: "Unknown fields are ignored; fields of the wrong type are a 400." },
 );
@@ -228,6 +230,7 @@ export const ChatCompletion = t.Object({
   ),
   usage: Usage,
   conversation: t.Optional(ConversationName),
+  rag_context: t.Optional(RagContext),
 });
 export type ChatCompletionT = Static<typeof ChatCompletion>;
 
@@ -264,6 +267,7 @@ export const ChatCompletionChunk = t.Object(
     ),
     usage: t.Optional(t.Nullable(Usage)),
     conversation: t.Optional(ConversationName),
+    rag_context: t.Optional(RagContext),
   },
   { description: "One `data:` event of a streamed chat completion (the stream ends with `data: [DONE]`)" },
 );
@@ -275,7 +279,7 @@ export const Model = t.Object({
   created: t.Integer(),
   owned_by: t.String(),
   context_length: t.Integer({ description: "Hearth extension: the model's trained context length" }),
-  capabilities: t.Array(t.String(), { description: "Hearth extension: completion, tools, thinking, embedding, insert, vision" }),
+  capabilities: t.Array(t.String(), { description: "Hearth extension: completion, tools, thinking, embedding, insert, vision, rerank" }),
 });
 
 export type ModelT = Static<typeof Model>;

@@ -1,6 +1,7 @@
 import { InvalidRequestError } from "../../errors.ts";
 import type { EngineEvent, EngineMessage, FinishReason, GenerationRequest, ResponseFormat, TokenLogprob, ToolCall, ToolChoice, Usage } from "../../engine/types.ts";
 import { functionsAsTools, type CallStyle } from "./legacy-functions.ts";
+import type { RagContextT } from "../rag-params.ts";
 import type { ChatCompletionChunkT, ChatCompletionRequestT, ChatCompletionT, ChatMessage, LogprobsT } from "./schemas.ts";
 
 // xhigh and max: the Responses API's further efforts.
@@ -191,9 +192,10 @@ export function logprobsOf(tokens: TokenLogprob[] | undefined): LogprobsT {
 
 type Choice = ChatCompletionT["choices"][number];
 
-/** What a response names besides its answer: the conversation it continues (chat completions' `conversation`). */
+/** What a response names besides its answer: the conversation it continues (`conversation`), the chunks it was given (`rag_params`). */
 export interface CompletionExtras {
   conversation?: { id: string };
+  rag_context?: RagContextT;
 }
 
 /** A chat.completion put together from engine events as they come: answered whole, or kept once a stream ends. */
@@ -263,7 +265,9 @@ export async function* streamChunks(
   extras: CompletionExtras = {},
 ): AsyncGenerator<ChatCompletionChunkT, ChatCompletionT | undefined> {
   const head = { id: completionId(), created: Math.floor(Date.now() / 1000), model };
-  const base = { id: head.id, object: "chat.completion.chunk" as const, created: head.created, model, system_fingerprint: SYSTEM_FINGERPRINT, ...extras };
+  // The chunks retrieval gave the model are sent once, with the role, before any content.
+  const { rag_context: ragContext, ...everyChunk } = extras;
+  const base = { id: head.id, object: "chat.completion.chunk" as const, created: head.created, model, system_fingerprint: SYSTEM_FINGERPRINT, ...everyChunk };
   const answer = new Answer(calls);
   type Delta = ChatCompletionChunkT["choices"][number]["delta"];
   const chunk = (index: number, delta: Delta, extra: { finish?: ChatCompletionChunkT["choices"][number]["finish_reason"]; logprobs?: LogprobsT } = {}): ChatCompletionChunkT => ({
@@ -279,7 +283,8 @@ export async function* streamChunks(
     started.add(index);
     yield chunk(index, { role: "assistant", content: "" });
   };
-  yield* opening(0);
+  yield ragContext === undefined ? chunk(0, { role: "assistant", content: "" }) : { ...chunk(0, { role: "assistant", content: "" }), rag_context: ragContext };
+  started.add(0);
   for await (const event of events) {
     if (event.type === "done") {
       if (includeUsage) yield { ...base, choices: [], usage: usageOf(event.usage) };

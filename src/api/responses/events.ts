@@ -3,7 +3,8 @@ import type { EngineEvent, FinishReason, TokenLogprob, Usage } from "../../engin
 import type { ClassifiedError } from "../errors.ts";
 import { renderOpenAIError } from "../openai/errors.ts";
 import type { CreateResponseRequestT, LogProbT, OutputItemT, OutputTextContentT, ResponseObjectT, ResponseUsageT } from "./schemas.ts";
-import { conversationId, ENCRYPTED_REASONING, encodeReasoning, functionTools, wantsLogprobs } from "./translate.ts";
+import type { RetrievedChunk } from "../../rag/retrieval.ts";
+import { conversationId, ENCRYPTED_REASONING, encodeReasoning, fileSearchTool, functionTools, wantsLogprobs } from "./translate.ts";
 
 /**
  * Engine events → the Responses API's stream events, in OpenAI's order: response.created and
@@ -20,6 +21,15 @@ import { conversationId, ENCRYPTED_REASONING, encodeReasoning, functionTools, wa
  */
 export type OnFinished = (response: ResponseObjectT) => void;
 
+/** The file_search tool's run, done before generation: its query and the chunks it found. */
+export interface FileSearchRun {
+  query: string;
+  chunks: RetrievedChunk[];
+  /** include: ["file_search_call.results"]: the item carries the chunks */
+  includeResults: boolean;
+}
+
+type FileSearchCall = Extract<OutputItemT, { type: "file_search_call" }>;
 type Reasoning = Extract<OutputItemT, { type: "reasoning" }>;
 type Message = Extract<OutputItemT, { type: "message" }>;
 type FunctionCall = Extract<OutputItemT, { type: "function_call" }>;
@@ -78,13 +88,16 @@ export function initialResponse(body: CreateResponseRequestT, model: string, id 
     temperature: body.temperature ?? null,
     text: { format, ...(verbosity != null && { verbosity }) },
     tool_choice: body.tool_choice ?? "auto",
-    tools: functionTools(body).map(({ tool }) => ({
-      type: "function" as const,
-      name: tool.name,
-      description: tool.description ?? null,
-      parameters: tool.parameters ?? null,
-      strict: tool.strict ?? null,
-    })),
+    tools: [
+      ...fileSearchEcho(body),
+      ...functionTools(body).map(({ tool }) => ({
+        type: "function" as const,
+        name: tool.name,
+        description: tool.description ?? null,
+        parameters: tool.parameters ?? null,
+        strict: tool.strict ?? null,
+      })),
+    ],
     top_logprobs: body.top_logprobs ?? 0,
     top_p: body.top_p ?? null,
     truncation: body.truncation ?? "disabled",
@@ -92,6 +105,24 @@ export function initialResponse(body: CreateResponseRequestT, model: string, id 
     metadata: body.metadata ?? {},
   };
 }
+
+/** The file_search tool as OpenAI echoes it, its defaults filled in. */
+function fileSearchEcho(body: CreateResponseRequestT): ResponseObjectT["tools"] {
+  const tool = fileSearchTool(body);
+  if (!tool) return [];
+  return [
+    {
+      type: "file_search",
+      vector_store_ids: tool.vector_store_ids,
+      max_num_results: tool.max_num_results ?? DEFAULT_FILE_SEARCH_RESULTS,
+      filters: tool.filters ?? null,
+      ranking_options: { ranker: tool.ranking_options?.ranker ?? "auto", score_threshold: tool.ranking_options?.score_threshold ?? 0 },
+    },
+  ];
+}
+
+/** OpenAI's default for file_search's max_num_results. */
+export const DEFAULT_FILE_SEARCH_RESULTS = 10;
 
 export function usageOf(usage: Usage): ResponseUsageT {
   return {
@@ -119,6 +150,7 @@ export async function* responseEvents(
   model: string,
   sequence: Sequence,
   onFinished?: OnFinished,
+  fileSearch?: FileSearchRun,
 ): AsyncGenerator<ResponseStreamEvent> {
   const response = initialResponse(body, model);
   const output = response.output;
@@ -183,8 +215,27 @@ export async function* responseEvents(
     yield event("response.output_item.done", { output_index: index, item: copy(item) });
   }
 
+  /** The search already ran: its item goes first, through the states OpenAI streams it in. */
+  function* fileSearchCall(run: FileSearchRun): Generator<ResponseStreamEvent> {
+    const index = output.length;
+    const item: FileSearchCall = { type: "file_search_call", id: itemId("fs"), status: "in_progress", queries: [run.query], results: null };
+    output.push(item);
+    const ids = { output_index: index, item_id: item.id };
+    yield event("response.output_item.added", { output_index: index, item: copy(item) });
+    yield event("response.file_search_call.in_progress", ids);
+    item.status = "searching";
+    yield event("response.file_search_call.searching", ids);
+    item.status = "completed";
+    if (run.includeResults) {
+      item.results = run.chunks.map((chunk) => ({ file_id: chunk.fileId, filename: chunk.filename, score: chunk.score, text: chunk.text, attributes: chunk.attributes }));
+    }
+    yield event("response.file_search_call.completed", ids);
+    yield event("response.output_item.done", { output_index: index, item: copy(item) });
+  }
+
   yield event("response.created", { response: copy(response) });
   yield event("response.in_progress", { response: copy(response) });
+  if (fileSearch) yield* fileSearchCall(fileSearch);
   for await (const engineEvent of events) {
     switch (engineEvent.type) {
       case "reasoning": {
@@ -219,7 +270,7 @@ export async function* responseEvents(
       case "done": {
         const complete = finishReason === "stop" || finishReason === "tool_calls";
         // An answer with nothing in it is still an (empty) message, so that clients find its text.
-        if (!open && output.length === 0) yield* start("message");
+        if (!open && !output.some((item) => item.type !== "file_search_call")) yield* start("message");
         yield* close(complete ? "completed" : "incomplete");
         response.usage = usageOf(engineEvent.usage);
         if (complete) {
@@ -246,8 +297,8 @@ export function errorEvent(failure: ClassifiedError, sequence: Sequence): Respon
 }
 
 /** A non-streamed answer: the response the last event carries. */
-export async function collectResponse(events: AsyncIterable<EngineEvent>, body: CreateResponseRequestT, model: string, onFinished?: OnFinished): Promise<ResponseObjectT> {
+export async function collectResponse(events: AsyncIterable<EngineEvent>, body: CreateResponseRequestT, model: string, onFinished?: OnFinished, fileSearch?: FileSearchRun): Promise<ResponseObjectT> {
   let last: ResponseStreamEvent | undefined;
-  for await (const event of responseEvents(events, body, model, new Sequence(), onFinished)) last = event;
+  for await (const event of responseEvents(events, body, model, new Sequence(), onFinished, fileSearch)) last = event;
   return last!.response as ResponseObjectT;
 }

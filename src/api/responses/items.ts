@@ -22,6 +22,8 @@ function toStoredItem(item: InputItemT): ItemResourceT {
       const output = typeof item.output === "string" ? item.output : texts(item.output).map(({ text }) => ({ type: "input_text" as const, text }));
       return { type: "function_call_output", id: item.id ?? itemId("fco"), call_id: item.call_id, output, status };
     }
+    case "file_search_call":
+      return { type: "file_search_call", id: item.id, status: "completed", queries: item.queries, results: item.results ?? null };
     case "reasoning":
       return {
         type: "reasoning",

@@ -65,7 +65,26 @@ const ReasoningInputItem = t.Object(
   { description: "An earlier turn's thinking: its reasoning_text content, else its encrypted_content from Hearth, else its summary" },
 );
 
-export const InputItem = t.Union([MessageItem, FunctionCallItem, FunctionCallOutputItem, ReasoningInputItem]);
+const FileSearchResult = t.Object({
+  file_id: t.String(),
+  filename: t.String(),
+  score: t.Number({ description: "The chunk's similarity to the query (0 to 1)" }),
+  text: t.String({ description: "The chunk" }),
+  attributes: t.Record(t.String(), t.Union([t.String(), t.Number(), t.Boolean()]), { description: "The file's attributes in its vector store" }),
+});
+
+const FileSearchCallItem = t.Object(
+  {
+    type: t.Literal("file_search_call"),
+    id: t.String(),
+    status: t.Optional(ItemStatus),
+    queries: t.Array(t.String()),
+    results: t.Optional(t.Nullable(t.Array(FileSearchResult))),
+  },
+  { description: "A search Hearth ran for an earlier turn: kept in the history, not put before the model again (the answer that followed holds what it found)" },
+);
+
+export const InputItem = t.Union([MessageItem, FunctionCallItem, FunctionCallOutputItem, ReasoningInputItem, FileSearchCallItem]);
 export type InputItemT = Static<typeof InputItem>;
 
 const FunctionTool = t.Object({
@@ -77,10 +96,28 @@ const FunctionTool = t.Object({
 });
 export type FunctionToolT = Static<typeof FunctionTool>;
 
-/** Hosted and custom tools (web_search, file_search, custom, local_shell, mcp, namespace…): Codex CLI sends them; Hearth cannot run them. */
+/** OpenAI's file_search tool: Hearth searches the vector stores itself before the model answers. */
+const FileSearchTool = t.Object(
+  {
+    type: t.Literal("file_search"),
+    vector_store_ids: t.Array(t.String(), { description: "The vector stores searched (the caller's own)" }),
+    max_num_results: t.Optional(t.Integer({ minimum: 1, maximum: 50, description: "1 to 50; default 10" })),
+    filters: t.Optional(t.Nullable(t.Unknown({ description: "OpenAI's comparison or compound filter on the files' attributes" }))),
+    ranking_options: t.Optional(
+      t.Object({
+        ranker: t.Optional(t.String({ description: "Accepted; chunks are ranked by similarity" })),
+        score_threshold: t.Optional(t.Number({ minimum: 0, maximum: 1, description: "Leave out chunks scoring below it" })),
+      }),
+    ),
+  },
+  { description: "Searched by Hearth with the last user message before generating: a file_search_call output item reports it, and the chunks found go to the model as context" },
+);
+export type FileSearchToolT = Static<typeof FileSearchTool>;
+
+/** Hosted and custom tools (web_search, custom, local_shell, mcp, namespace…): Codex CLI sends them; Hearth cannot run them. */
 const SkippedTool = t.Object(
-  { type: t.String({ pattern: "^(?!function$)", description: "Any type but function" }) },
-  { description: "A tool Hearth cannot run (web_search, file_search, custom, local_shell, mcp, namespace, image_generation…): skipped, not offered to the model" },
+  { type: t.String({ pattern: "^(?!function$|file_search$)", description: "Any type but function and file_search" }) },
+  { description: "A tool Hearth cannot run (web_search, custom, local_shell, mcp, namespace, image_generation…): skipped, not offered to the model" },
 );
 
 const ToolChoice = t.Union(
@@ -115,7 +152,7 @@ export const CreateResponseRequest = t.Object(
     model: t.String({ description: "A model name from GET /v1/models" }),
     input: t.Optional(t.Union([t.String(), t.Array(InputItem)], { description: "A user message as a string, or input items" })),
     instructions: t.Optional(t.Nullable(t.String({ description: "A system message placed before the input" }))),
-    tools: t.Optional(t.Nullable(t.Array(t.Union([FunctionTool, SkippedTool])))),
+    tools: t.Optional(t.Nullable(t.Array(t.Union([FunctionTool, FileSearchTool, SkippedTool])))),
     tool_choice: t.Optional(t.Nullable(ToolChoice)),
     parallel_tool_calls: t.Optional(t.Nullable(t.Boolean({ description: "false ⇒ at most one call" }))),
     reasoning: t.Optional(
@@ -219,7 +256,15 @@ const FunctionCallOutput = t.Object({
   status: ItemStatus,
 });
 
-const OutputItem = t.Union([ReasoningOutput, OutputMessage, FunctionCallOutput]);
+const FileSearchCallOutput = t.Object({
+  type: t.Literal("file_search_call"),
+  id: t.String(),
+  status: t.Union([t.Literal("in_progress"), t.Literal("searching"), t.Literal("completed")]),
+  queries: t.Array(t.String()),
+  results: t.Nullable(t.Array(FileSearchResult), { description: 'The chunks found, with include: ["file_search_call.results"]; null otherwise' }),
+});
+
+const OutputItem = t.Union([FileSearchCallOutput, ReasoningOutput, OutputMessage, FunctionCallOutput]);
 export type OutputItemT = Static<typeof OutputItem>;
 
 const ResponseUsage = t.Object({
@@ -240,6 +285,14 @@ const EchoedFunctionTool = t.Object({
   description: t.Nullable(t.String()),
   parameters: t.Nullable(t.Record(t.String(), t.Unknown())),
   strict: t.Nullable(t.Boolean()),
+});
+
+const EchoedFileSearchTool = t.Object({
+  type: t.Literal("file_search"),
+  vector_store_ids: t.Array(t.String()),
+  max_num_results: t.Integer(),
+  filters: t.Nullable(t.Unknown()),
+  ranking_options: t.Object({ ranker: t.String(), score_threshold: t.Number() }),
 });
 
 export const ResponseObject = t.Object(
@@ -268,7 +321,7 @@ export const ResponseObject = t.Object(
     temperature: t.Nullable(t.Number()),
     text: t.Object({ format: TextFormat, verbosity: t.Optional(t.String()) }),
     tool_choice: ToolChoice,
-    tools: t.Array(EchoedFunctionTool, { description: "The function tools offered to the model (skipped tools are left out)" }),
+    tools: t.Array(t.Union([EchoedFunctionTool, EchoedFileSearchTool]), { description: "The function tools offered to the model and the file_search tool Hearth ran (skipped tools are left out)" }),
     top_logprobs: t.Integer(),
     top_p: t.Nullable(t.Number()),
     truncation: t.String(),
@@ -315,7 +368,7 @@ const FunctionCallOutputResource = t.Object({
 });
 
 /** An item as stored: a request's input item given an id (and its content as parts), or an output item. */
-const ItemResource = t.Union([InputMessageResource, AssistantMessageResource, FunctionCallOutput, FunctionCallOutputResource, ReasoningOutput]);
+const ItemResource = t.Union([InputMessageResource, AssistantMessageResource, FunctionCallOutput, FunctionCallOutputResource, ReasoningOutput, FileSearchCallOutput]);
 export type ItemResourceT = Static<typeof ItemResource>;
 
 export const ResponseItemList = t.Object(

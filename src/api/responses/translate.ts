@@ -1,7 +1,7 @@
 import { InvalidRequestError } from "../../errors.ts";
 import type { EngineMessage, GenerationRequest, ResponseFormat, ToolCall, ToolChoice, ToolDefinition } from "../../engine/types.ts";
 import { parseArguments, thinkingForEffort } from "../openai/translate.ts";
-import type { ContentPartT, CreateResponseRequestT, FunctionToolT, InputItemT } from "./schemas.ts";
+import type { ContentPartT, CreateResponseRequestT, FileSearchToolT, FunctionToolT, InputItemT } from "./schemas.ts";
 
 /**
  * Stored items a request continues, read before its `input`: a previous response's, or a
@@ -40,6 +40,8 @@ export function toGenerationRequest(body: CreateResponseRequestT, signal?: Abort
 }
 
 export const ENCRYPTED_REASONING = "reasoning.encrypted_content";
+/** include: the file_search_call item carries the chunks it found */
+export const FILE_SEARCH_RESULTS = "file_search_call.results";
 const LOGPROBS = "message.output_text.logprobs";
 
 export function wantsLogprobs(body: CreateResponseRequestT): boolean {
@@ -56,6 +58,13 @@ function refuseUnsupported(body: CreateResponseRequestT): void {
 export function conversationId(body: CreateResponseRequestT): string | undefined {
   const conversation = body.conversation;
   return typeof conversation === "string" ? conversation : conversation?.id;
+}
+
+/** The file_search tool, which Hearth runs itself; one at most. */
+export function fileSearchTool(body: CreateResponseRequestT): FileSearchToolT | undefined {
+  const tools = (body.tools ?? []).filter((tool): tool is FileSearchToolT => tool.type === "file_search");
+  if (tools.length > 1) throw new InvalidRequestError("one file_search tool at most: name every vector store in its vector_store_ids", "tools");
+  return tools[0];
 }
 
 /** The function tools, with their index in `tools`; hosted and custom tools (web_search, local_shell…) are skipped. */
@@ -155,6 +164,9 @@ class AssistantTurns {
         this.end({ role: "tool", content: textOf(item.output, site, ".output"), toolCallId: item.call_id });
         return;
       }
+      case "file_search_call":
+        // Its chunks were context for the answer after it, which carries what they said.
+        return;
       default: {
         const content = textOf(item.content, site, ".content");
         if (item.role === "assistant") {
