@@ -14,6 +14,8 @@ export interface ListSource {
   idColumn: string;
   where: string;
   params: SQLQueryBindings[];
+  /** the increasing column that orders the list, when it is not `seq` */
+  seqColumn?: string;
 }
 
 /**
@@ -22,8 +24,8 @@ export interface ListSource {
  * same however deep into the list it starts. Table and column names are the stores' own constants.
  */
 export function keysetPage<Row>(db: Database, source: ListSource, options: CursorOptions): { rows: Row[]; hasMore: boolean } | undefined {
-  const { table, idColumn, where, params } = source;
-  const seqOf = (id: string) => db.query<{ seq: number }, SQLQueryBindings[]>(`SELECT seq FROM ${table} WHERE ${idColumn} = ? AND ${where}`).get(id, ...params)?.seq;
+  const { table, idColumn, where, params, seqColumn = "seq" } = source;
+  const seqOf = (id: string) => db.query<{ seq: number }, SQLQueryBindings[]>(`SELECT ${seqColumn} AS seq FROM ${table} WHERE ${idColumn} = ? AND ${where}`).get(id, ...params)?.seq;
   const asc = options.order === "asc";
   const bounds: string[] = [];
   const values: SQLQueryBindings[] = [];
@@ -31,14 +33,14 @@ export function keysetPage<Row>(db: Database, source: ListSource, options: Curso
     if (cursor === undefined) continue;
     const seq = seqOf(cursor);
     if (seq === undefined) return undefined;
-    bounds.push(`seq ${forward === asc ? ">" : "<"} ?`);
+    bounds.push(`${seqColumn} ${forward === asc ? ">" : "<"} ?`);
     values.push(seq);
   }
   // `before` alone pages backwards: the rows nearest the cursor, put back in the list's order.
   const backwards = options.before !== undefined && options.after === undefined;
   const direction = asc !== backwards ? "ASC" : "DESC";
   const rows = db
-    .query<Row, SQLQueryBindings[]>(`SELECT * FROM ${table} WHERE ${[where, ...bounds].join(" AND ")} ORDER BY seq ${direction} LIMIT ?`)
+    .query<Row, SQLQueryBindings[]>(`SELECT * FROM ${table} WHERE ${[where, ...bounds].join(" AND ")} ORDER BY ${seqColumn} ${direction} LIMIT ?`)
     .all(...params, ...values, options.limit + 1);
   const page = rows.slice(0, options.limit);
   return { rows: backwards ? page.reverse() : page, hasMore: rows.length > options.limit };
