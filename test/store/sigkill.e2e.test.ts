@@ -1,13 +1,19 @@
 import { Database } from "bun:sqlite";
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DATABASE_FILE } from "../../src/store/database.ts";
 import { modelsFolder } from "../support/models.ts";
-import { startServer } from "../support/server.ts";
+import { startServer, type TestServer } from "../support/server.ts";
 
 const ROUNDS = 6;
+
+/** The round's server while it runs: a failed round's server is killed here rather than left behind. */
+let running: TestServer | undefined;
+afterAll(async () => {
+  await running?.kill("SIGKILL");
+});
 const WRITERS = 6;
 
 /**
@@ -26,6 +32,7 @@ describe("the store across SIGKILL", () => {
     let conversationId: string | undefined;
     for (let round = 0; round < ROUNDS; round++) {
       const server = await startServer({ models, args: ["--data-dir", dataDir] });
+      running = server;
       if (conversationId === undefined) {
         const created = await fetch(`${server.url}/v1/conversations`, { method: "POST", body: JSON.stringify({ metadata: { test: "sigkill" } }) });
         expect(created.status).toBe(200);
@@ -70,6 +77,7 @@ describe("the store across SIGKILL", () => {
       await Bun.sleep(150 + Math.random() * 350);
       killed = true;
       expect(await server.kill("SIGKILL")).not.toBe(0);
+      running = undefined;
       await Promise.all(writers);
 
       const db = new Database(join(dataDir, DATABASE_FILE));
