@@ -62,21 +62,3 @@ export function mayUseModel(principal: Principal, model: string): boolean {
 function sameModel(name: string): string {
   return name.toLowerCase().replace(/:latest$/, "");
 }
-
-/**
- * The models a request names, wherever its API puts them: `model` (every inference API, Ollama's
- * show/pull/push/delete), Ollama's older `name` (`ollama`: elsewhere a `name` is a label, a key's
- * or a vector store's), copy's `source`/`destination`, create's `from`, and a model in the path
- * (/v1/models/{model}).
- */
-export function modelsNamed(body: unknown, params: Record<string, string | undefined> | undefined, ollama: boolean): string[] {
-  const names: string[] = [];
-  if (typeof body === "object" && body !== null) {
-    for (const field of ollama ? ["model", "name", "source", "destination", "from"] : ["model"]) {
-      const value = (body as Record<string, unknown>)[field];
-      if (typeof value === "string" && value !== "") names.push(value);
-    }
-  }
-  if (params?.model) names.push(params.model);
-  return names;
-}

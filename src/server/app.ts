@@ -24,7 +24,8 @@ import { docs } from "./docs.ts";
 import { metricsRoute } from "./metrics-route.ts";
 import { ROUTE_CONFIG } from "../api/route-config.ts";
 import { ModelNotFoundError, RouteNotFoundError } from "../errors.ts";
-import { mayUseModel, modelsNamed, principalOf } from "../auth/principal.ts";
+import { mayUseModel, principalOf } from "../auth/principal.ts";
+import { modelsNamed } from "../api/models-named.ts";
 import { isStreamedUpload, MAX_BODY_BYTES, oversizeBody } from "./body-limit.ts";
 
 /**

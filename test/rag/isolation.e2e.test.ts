@@ -87,5 +87,9 @@ describe("files and vector stores across owners", () => {
     // A key limited to some models still names its stores as it likes.
     const store = await limited.vectorStores.create({ name: "Support FAQ", embedding_model: "embed" } as OpenAI.VectorStores.VectorStoreCreateParams);
     expect(store.name).toBe("Support FAQ");
+    // ...but embeds only with a model it may use: another is answered as if it did not exist.
+    const hidden = { name: "x", embedding_model: "text" } as OpenAI.VectorStores.VectorStoreCreateParams;
+    expect(await sdkStatus(limited.vectorStores.create(hidden))).toBe(404);
+    expect(await sdkStatus(alice.vectorStores.create(hidden))).toBe(200);
   });
 });
