@@ -65,7 +65,7 @@ async function main() {
     maxQueue: 1,
     maxLoadedModels: 1,
     memoryBudget: Infinity,
-    flashAttention: flashAttentionFor("auto", runtime.llama),
+    flashAttention: flashAttentionFor("auto"),
     drafting: values.drafting as DraftingMode,
   });
   const engine = new Engine(runtime.llama, new ModelCatalog(models), pool);

@@ -11,7 +11,7 @@ export async function inProcessBaseline(modelPath: string, ctxSize: number, para
   const llama = await getLlama({ gpu: "auto", build: "never" });
   const model = await llama.loadModel({ modelPath });
   // Hearth's default attention choice, so that the comparison is of Hearth's own overhead.
-  const flashAttention = flashAttentionFor("auto", llama);
+  const flashAttention = flashAttentionFor("auto");
   const context = await model.createContext({ contextSize: ctxSize, sequences: parallel, threads: llama.cpuMathCores, flashAttention });
   const sequences = Array.from({ length: parallel }, () => context.getSequence());
   const wrapper = resolveChatWrapper(model);

@@ -26,6 +26,14 @@ export async function singleStream(url: string, model: string, promptWords: numb
   return singleStreamRates(answer.promptTokens, answer.completionTokens, answer.startMs, answer.firstMs, answer.lastMs);
 }
 
+/** About how many tokens one of uniqueText's words is ("word37" is " word", "3", "7"), measured on the bench preset. */
+const TOKENS_PER_WORD = 2.9;
+
+/** Words for a uniqueText of about `tokens` tokens, template included. */
+export function wordsForTokens(tokens: number): number {
+  return Math.max(1, Math.round((tokens - 40) / TOKENS_PER_WORD));
+}
+
 /** `streams` requests at once, short prompts of their own: generated tokens per second of wall time, all streams together. */
 export async function aggregate(url: string, model: string, streams: number, tokens: number, tag: string): Promise<{ tps: number; completionTokens: number; wallMs: number }> {
   const answers = await Promise.all(Array.from({ length: streams }, (_, i) => streamChat(url, model, [{ role: "user", content: uniqueText(12, `${tag}-${i}`) }], tokens)));

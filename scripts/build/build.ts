@@ -7,6 +7,8 @@
  * Flavors (which node-llama-cpp platform packages are embedded, see ./plugin.ts):
  *   linux-x64    full: CPU + CUDA (linux-x64-cuda + linux-x64-cuda-ext) + Vulkan -> dist/hearth
  *                cpu:  CPU only (linux-x64)                                       -> dist/hearth-cpu
+ *   any host     cpu-native: CPU only, llama.cpp compiled here for this CPU with OpenMP
+ *                (./native-runtime.ts; needs cmake and a C++ compiler)           -> dist/hearth[-platform]-cpu-native
  *   linux-arm64  full = cpu: linux-arm64 (node-llama-cpp has no GPU build for it)  -> dist/hearth-linux-arm64[-cpu]
  *   darwin-arm64 full = cpu: mac-arm64-metal (Metal, node-llama-cpp's only macOS arm64 build)
  *                                                                                   -> dist/hearth-darwin-arm64[-cpu]
@@ -16,6 +18,7 @@
 import path from "node:path";
 import fs from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { ensureNativeRuntime } from "./native-runtime.ts";
 import {
     assertPluginApplied,
     createPluginState,
@@ -30,7 +33,8 @@ export const repoRoot = path.resolve(import.meta.dir, "..", "..");
 /** Extra place searched for platform packages npm will not install into node_modules on this machine. */
 export const extraPlatformPackagesDir = path.join(repoRoot, ".cache", "node-llama-cpp-platforms");
 
-export type Flavor = "full" | "cpu";
+export type Flavor = "full" | "cpu" | "cpu-native";
+export const flavors: readonly Flavor[] = ["full", "cpu", "cpu-native"];
 export const supportedTargets = [
     "bun-linux-x64",
     "bun-linux-x64-baseline",
@@ -62,7 +66,7 @@ export function platformPackagesFor(target: Target, flavor: Flavor): string[] {
 
 export function defaultOutfile(target: Target, flavor: Flavor) {
     const platformSuffix = target.startsWith("bun-linux-x64") ? "" : "-" + target.replace(/^bun-/, "");
-    const flavorSuffix = flavor === "cpu" ? "-cpu" : "";
+    const flavorSuffix = flavor === "full" ? "" : `-${flavor}`;
     return path.join(repoRoot, "dist", `hearth${platformSuffix}${flavorSuffix}`);
 }
 
@@ -98,8 +102,10 @@ export async function buildExecutable(options: BuildOptions): Promise<BuildResul
 
     if (!(supportedTargets as readonly string[]).includes(target))
         throw new Error(`Unsupported --target ${target}; use one of: ${supportedTargets.join(", ")}`);
-    if (flavor !== "full" && flavor !== "cpu")
-        throw new Error(`Unsupported --flavor ${flavor}; use full or cpu`);
+    if (!flavors.includes(flavor))
+        throw new Error(`Unsupported --flavor ${flavor}; use ${flavors.join(", ")}`);
+    if (flavor === "cpu-native" && target !== hostTarget())
+        throw new Error(`--flavor cpu-native compiles llama.cpp for this machine, so its target is ${hostTarget()}`);
     await fs.access(entry).catch(() => {
         throw new Error(`Entry ${entry} does not exist (pass --entry)`);
     });
@@ -107,7 +113,7 @@ export async function buildExecutable(options: BuildOptions): Promise<BuildResul
     const packages = platformPackagesFor(target, flavor);
     log(`target ${target}, flavor ${flavor}: embedding ${packages.map((name) => "@node-llama-cpp/" + name).join(", ")}`);
 
-    const plan = await planWithExtraPackagesDir(packages);
+    const plan = flavor === "cpu-native" ? await planNative(packages, log) : await planWithExtraPackagesDir(packages);
     for (const pkg of plan.packages)
         log(`  @node-llama-cpp/${pkg.name}@${pkg.version}: ${pkg.files.length} files, ${mib(pkg.bytes)}`);
     log(`  runtime payload after de-duplication: ${mib(plan.uniqueBytes)}`);
@@ -141,6 +147,18 @@ export async function buildExecutable(options: BuildOptions): Promise<BuildResul
     const ms = performance.now() - startTime;
     log(`wrote ${path.relative(process.cwd(), outfile) || outfile}: ${mib(sizeBytes)} in ${(ms / 1000).toFixed(1)}s`);
     return { outfile, target, flavor, packages, sizeBytes, ms, plan };
+}
+
+/** The cpu-native flavor embeds the runtime compiled here in place of the prebuilt CPU package. */
+async function planNative(packages: string[], log: (message: string) => void) {
+    const [cpuPackage] = packages;
+    if (packages.length !== 1 || cpuPackage === undefined) throw new Error(`the cpu-native flavor embeds one CPU package, not ${packages.join(", ")}`);
+    const view = await mergedNodeModulesView(await ensureNativeRuntime(cpuPackage, log));
+    try {
+        return await planLlamaRuntime({ packages, nodeModulesDir: view });
+    } finally {
+        await fs.rm(view, { recursive: true, force: true });
+    }
 }
 
 async function planWithExtraPackagesDir(packages: string[]) {
@@ -209,7 +227,7 @@ if (import.meta.main) {
     });
     if (values.help) {
         console.log(
-            "usage: bun scripts/build/build.ts [--flavor full|cpu] [--target " + supportedTargets.join("|") + "]\n" +
+            "usage: bun scripts/build/build.ts [--flavor " + flavors.join("|") + "] [--target " + supportedTargets.join("|") + "]\n" +
             "                                  [--entry src/main.ts] [--outfile dist/hearth] [--minify] [--sourcemap]"
         );
         process.exit(0);

@@ -63,7 +63,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     keepAliveMs: options.keepAliveMs,
     maxLoadedModels: options.maxLoadedModels,
     memoryBudget: options.memoryBudget === "auto" ? await machineMemory(runtime.llama) : options.memoryBudget,
-    flashAttention: flashAttentionFor(options.flashAttention, runtime.llama),
+    flashAttention: flashAttentionFor(options.flashAttention),
     drafting: options.predictionDrafting,
   });
   const metrics = new Metrics(pool);

@@ -3,7 +3,7 @@ import { SCRIPTED } from "../../scripts/gen-model.ts";
 import { modelsFolder } from "../support/models.ts";
 import { startServer, type TestServer } from "../support/server.ts";
 
-// Without flash attention (Hearth's default on CPUs, pinned below for the budget tests) node-llama-cpp
+// Without flash attention (pinned below for the budget tests, whose sizes follow it) node-llama-cpp
 // estimates the default context (4 sequences of 4096 tokens) of the random-weight model at 45 MiB
 // and of the scripted ones at 29 MiB.
 const servers: TestServer[] = [];
