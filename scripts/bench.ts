@@ -102,7 +102,7 @@ async function main() {
   }
 
   const summary = summarize(runs, inProcess);
-  console.log(`\nbench preset, ${RUNS} interleaved runs, medians; ${baseline.backend}; ${TOKENS} tokens per answer`);
+  console.log(`\nbench preset, ${RUNS} interleaved runs, medians (Hearth's ratios: the median of each run's ratio); ${baseline.backend}; ${TOKENS} tokens per answer`);
   for (const server of servers) console.log(`- ${server.name}: ${server.note}`);
   if (busy) console.log(`- warning: ${busy}`);
   console.log(formatReport(summary));

@@ -15,7 +15,10 @@ interface Row {
   /** which way is better */
   better: "higher" | "lower";
   unit: string;
+  /** each side's median */
   values: Record<string, number | undefined>;
+  /** each side's value in every run, in run order (runs are interleaved, so run i of every side shares the machine's state) */
+  runs: Record<string, Array<number | undefined>>;
 }
 
 export interface Summary {
@@ -23,45 +26,57 @@ export interface Summary {
   rows: Row[];
 }
 
-const median = (xs: number[]): number | undefined => (xs.length === 0 ? undefined : [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]);
+function median(xs: number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  // An even count takes the mean of the middle two: the upper one alone would favour whichever side is on top.
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+const defined = (xs: Array<number | undefined>): number[] => xs.filter((x): x is number => x !== undefined);
 
 /** Medians per side; the in-process baseline has no conversation rows. */
 export function summarize(servers: Map<string, TargetRuns>, inProcess: TargetRuns): Summary {
   const all = new Map([...servers, ["in-process", inProcess]]);
   const targets = [...all.keys()];
-  const row = (label: string, better: Row["better"], unit: string, pick: (runs: TargetRuns) => number | undefined): Row => ({
-    label,
-    better,
-    unit,
-    values: Object.fromEntries(targets.map((name) => [name, pick(all.get(name)!)])),
-  });
-  const aggregateAt = (runs: TargetRuns, streams: number) => median((runs.aggregate[streams] ?? []).map((a) => a.tps));
+  const row = (label: string, better: Row["better"], unit: string, perRun: (runs: TargetRuns) => Array<number | undefined>): Row => {
+    const runs = Object.fromEntries(targets.map((name) => [name, perRun(all.get(name)!)]));
+    return { label, better, unit, runs, values: Object.fromEntries(targets.map((name) => [name, median(defined(runs[name]!))])) };
+  };
+  const aggregateRuns = (runs: TargetRuns, streams: number) => (runs.aggregate[streams] ?? []).map((a) => a.tps);
   const concurrency = Object.keys(servers.values().next().value?.aggregate ?? {}).map(Number);
   const lengths = Object.keys(servers.values().next().value?.prefill ?? {}).map(Number);
   return {
     targets,
     rows: [
-      ...lengths.map((n) => row(`prefill ~${n} tokens`, "higher", "tok/s", (r) => median((r.prefill[n] ?? []).map((s) => s.prefillTps)))),
-      row("single-stream decode", "higher", "tok/s", (r) => median(r.single.map((s) => s.decodeTps))),
-      ...concurrency.map((n) => row(`aggregate, ${n} stream${n > 1 ? "s" : ""}`, "higher", "tok/s", (r) => aggregateAt(r, n))),
+      ...lengths.map((n) => row(`prefill ~${n} tokens`, "higher", "tok/s", (r) => (r.prefill[n] ?? []).map((s) => s.prefillTps))),
+      row("single-stream decode", "higher", "tok/s", (r) => r.single.map((s) => s.decodeTps)),
+      ...concurrency.map((n) => row(`aggregate, ${n} stream${n > 1 ? "s" : ""}`, "higher", "tok/s", (r) => aggregateRuns(r, n))),
       row("aggregate 4 streams ÷ 1 stream", "higher", "×", (r) => {
-        const one = aggregateAt(r, 1);
-        const four = aggregateAt(r, 4);
-        return one && four ? four / one : undefined;
+        const one = aggregateRuns(r, 1);
+        return aggregateRuns(r, 4).map((four, i) => (one[i] ? four / one[i]! : undefined));
       }),
-      row("first-turn TTFT", "lower", "ms", (r) => median(r.secondTurn.map((t) => t.firstTtftMs))),
-      row("second-turn TTFT", "lower", "ms", (r) => median(r.secondTurn.map((t) => t.secondTtftMs))),
-      row("second-turn ÷ first-turn TTFT", "lower", "%", (r) => {
-        const ratio = median(r.secondTurn.map((t) => t.ratio));
-        return ratio === undefined ? undefined : ratio * 100;
-      }),
+      row("first-turn TTFT", "lower", "ms", (r) => r.secondTurn.map((t) => t.firstTtftMs)),
+      row("second-turn TTFT", "lower", "ms", (r) => r.secondTurn.map((t) => t.secondTtftMs)),
+      row("second-turn ÷ first-turn TTFT", "lower", "%", (r) => r.secondTurn.map((t) => t.ratio * 100)),
     ],
   };
 }
 
 /**
- * A Markdown table: each side's medians, then Hearth's ratio to each other side; against
- * llama-server a mark says whether Hearth is the better one.
+ * Hearth's value over another side's: the median of the ratios within each run, not the ratio of
+ * the medians. A VM's stall slows every side measured in that stretch, so a run's pair shares it
+ * and its ratio stays steady, while two medians can come from different stretches.
+ */
+export function pairedRatio(row: Row, other: string): number | undefined {
+  const mine = row.runs.hearth ?? [];
+  const theirs = row.runs[other] ?? [];
+  return median(defined(mine.map((m, i) => (m !== undefined && theirs[i] ? m / theirs[i]! : undefined))));
+}
+
+/**
+ * A Markdown table: each side's medians, then Hearth's ratio to each other side (pairedRatio);
+ * against llama-server a mark says whether Hearth is the better one.
  */
 export function formatReport(summary: Summary): string {
   const others = summary.targets.filter((t) => t !== "hearth");
@@ -70,12 +85,11 @@ export function formatReport(summary: Summary): string {
   const lines = summary.rows.map((row) => {
     const cells = summary.targets.map((t) => format(row.values[t]));
     const ratios = others.map((other) => {
-      const mine = row.values.hearth;
-      const theirs = row.values[other];
-      if (mine === undefined || theirs === undefined) return "";
-      if (other !== "llama-server") return (mine / theirs).toFixed(2);
-      const wins = row.better === "higher" ? mine >= theirs : mine <= theirs;
-      return `${(mine / theirs).toFixed(2)} ${wins ? "✓" : "✗"}`;
+      const ratio = pairedRatio(row, other);
+      if (ratio === undefined) return "";
+      if (other !== "llama-server") return ratio.toFixed(2);
+      const wins = row.better === "higher" ? ratio >= 1 : ratio <= 1;
+      return `${ratio.toFixed(2)} ${wins ? "✓" : "✗"}`;
     });
     return `| ${row.label} (${row.unit}) | ${cells.join(" | ")} | ${ratios.join(" | ")} |`;
   });
@@ -86,9 +100,8 @@ export function formatReport(summary: Summary): string {
 function targetLines(summary: Summary): string[] {
   const value = (label: string, target: string) => summary.rows.find((r) => r.label === label)?.values[target];
   const ratioTo = (label: string, target: string) => {
-    const mine = value(label, "hearth");
-    const theirs = value(label, target);
-    return mine === undefined || theirs === undefined ? undefined : mine / theirs;
+    const row = summary.rows.find((r) => r.label === label);
+    return row && pairedRatio(row, target);
   };
   const check = (name: string, measured: number | undefined, met: (v: number) => boolean, shown: (v: number) => string) =>
     measured === undefined ? `- ${name}: not measured` : `- ${name}: ${shown(measured)} ${met(measured) ? "✓" : "✗"}`;

@@ -12,10 +12,15 @@ export interface RunningServer {
 
 const ROOT = join(import.meta.dir, "..", "..");
 
-/** `hearth serve` from source on a free port, with `parallel` sequences of `ctxSize` tokens each. */
+/**
+ * `hearth serve` from source on a free port, with `parallel` sequences of `ctxSize` tokens each.
+ * The model never unloads, as llama-server's never does: with the default keep-alive of 5 minutes
+ * it would unload while the other sides are measured, and the next run's first prompt would pay
+ * for loading it again (on these VMs, 15 s of first-touch page faults for four sequences' KV cache).
+ */
 export async function startHearth(name: string, models: string, parallel: number, ctxSize: number, extraArgs: string[] = []): Promise<RunningServer> {
   const started = performance.now();
-  const args = ["--parallel", String(parallel), "--ctx-size", String(ctxSize), ...extraArgs];
+  const args = ["--parallel", String(parallel), "--ctx-size", String(ctxSize), "--keep-alive=-1", ...extraArgs];
   const proc = Bun.spawn({
     cmd: [process.execPath, "run", join(ROOT, "src", "main.ts"), "serve", "--port", "0", "--models", models, ...args],
     stdout: "pipe",
